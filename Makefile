@@ -1,0 +1,66 @@
+# CareAlign: the two commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DEMO_SERVE ?= 1
+DEMO_ADDR ?= 127.0.0.1:8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/carealign
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test lint services clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0 || $(PIP) install -q "torch>=2.4"
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# PostgreSQL and Redis for the test suite: start them if stopped, install them if missing.
+services:
+	@if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null \
+	    || ! command -v pdftotext >/dev/null; then \
+	  echo "Installing PostgreSQL, Redis and poppler-utils with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    postgresql redis-server poppler-utils >/dev/null; \
+	fi
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  echo "Starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -1) main start; \
+	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  echo "Starting Redis"; mkdir -p /var/lib/redis /var/log/redis; \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	    --dir /var/lib/redis --logfile /var/log/redis/carealign.log; \
+	  for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; \
+	fi
+	@pg_isready -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo
+ifeq ($(DEMO_SERVE),1)
+	@echo "Serving on http://$(DEMO_ADDR)/  (admin: /admin/, API docs: /api/docs/)"
+	$(PY) manage.py runserver $(DEMO_ADDR)
+endif
+
+test: install services lint
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) CAREALIGN_TEST_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+class User(AbstractUser):
+    """A person who signs in: compliance officer, developer, reviewer, auditor or admin."""
+
+    @property
+    def printed_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Organization(models.Model):
+    """A tenant: a provider (hospital), a payer or a vendor. All domain data belongs to one."""
+
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", "Provider"
+        PAYER = "payer", "Payer"
+        VENDOR = "vendor", "Vendor"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    TENANT_FIELD = "id"
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    MODEL_DEVELOPER = "model_developer", "Model developer"
+    CLINICAL_REVIEWER = "clinical_reviewer", "Clinical reviewer"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Membership(models.Model):
+    """A user's role in one organisation."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["organization_id", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_user_org_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class ApiToken(models.Model):
+    """A credential for automation: acts in one organisation with one role until it expires.
+
+    Only a SHA-256 digest of the secret is stored; the secret is shown once at creation.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="apitoken_expires_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

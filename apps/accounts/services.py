@@ -1,0 +1,80 @@
+"""Writes for accounts: memberships and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.authentication import TOKEN_PREFIX, hash_token
+from apps.accounts.models import ApiToken, Membership, Organization, User
+
+MAX_TOKEN_DAYS = 366
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    organization: Organization,
+    created_by: User,
+    name: str,
+    role: str,
+    expires_at: datetime | None = None,
+) -> IssuedToken:
+    """Create a token; the caller shows `secret` once, only its SHA-256 is kept."""
+    now = timezone.now()
+    expires_at = expires_at or now + timedelta(days=90)
+    if expires_at <= now:
+        raise ValidationError({"expires_at": ["Must be in the future."]})
+    if expires_at > now + timedelta(days=MAX_TOKEN_DAYS):
+        raise ValidationError({"expires_at": [f"At most {MAX_TOKEN_DAYS} days from now."]})
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        organization=organization,
+        created_by=created_by,
+        name=name,
+        role=role,
+        prefix=prefix,
+        key_hash=hash_token(secret),
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+@transaction.atomic
+def membership_create(*, organization: Organization, user: User, role: str) -> Membership:
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ValidationError({"user": ["This user is already a member of the organisation."]})
+    return Membership.objects.create(organization=organization, user=user, role=role)
+
+
+@transaction.atomic
+def membership_update(*, membership: Membership, role: str) -> Membership:
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, membership: Membership) -> None:
+    membership.delete()

@@ -1,0 +1,160 @@
+"""API plumbing shared by every app: error shape, pagination, idempotent POSTs, scoped views."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from rest_framework import exceptions, status, viewsets
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import Organization, Role
+from apps.common.models import IdempotencyKey
+from apps.common.tenancy import Actor, actor_for_request, org_id_of, scope
+
+ALL_ROLES = tuple(Role.values)
+
+
+class IdempotencyConflict(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = (
+        "This Idempotency-Key was already used for a different request; "
+        "use a new key for a new request."
+    )
+
+
+def _request_digest(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() if request.method else b"")
+    digest.update(request.path.encode())
+    data = request.data
+    fields = dict(data.lists()) if hasattr(data, "lists") else data
+    digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+    for name, upload in sorted(request.FILES.items()):
+        digest.update(f"{name}:{upload.name}:{upload.size}".encode())
+    return digest.hexdigest()
+
+
+def _owner(request: Request) -> str:
+    actor = actor_for_request(request)
+    if actor.token is not None:
+        return f"token:{actor.token.pk}"
+    return f"user:{getattr(request.user, 'pk', None)}"
+
+
+def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Honour the Idempotency-Key header: a retried POST replays the first response.
+
+    The key is stored in the same transaction as the write, so of two concurrent requests
+    with one key exactly one commits; the other replays its response.
+    """
+
+    @wraps(view)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(self, request, *args, **kwargs)
+        if len(key) > 255:
+            raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        owner, digest = _owner(request), _request_digest(request)
+
+        def replay() -> Response | None:
+            stored = IdempotencyKey.objects.filter(owner=owner, key=key).first()
+            if stored is None:
+                return None
+            if stored.request_digest != digest:
+                raise IdempotencyConflict()
+            return Response(
+                stored.response_body,
+                status=stored.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+
+        replayed = replay()
+        if replayed is not None:
+            return replayed
+        try:
+            with transaction.atomic():
+                response = view(self, request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    IdempotencyKey.objects.create(
+                        owner=owner,
+                        key=key,
+                        method=request.method or "",
+                        path=request.path,
+                        request_digest=digest,
+                        status_code=response.status_code,
+                        response_body=response.data,
+                    )
+        except IntegrityError:
+            replayed = replay()
+            if replayed is None:
+                raise
+            return replayed
+        return response
+
+    return wrapper
+
+
+class RolePermission(BasePermission):
+    """Reads need any role in the object's organisation; writes need one of `write_roles`.
+
+    A view sets `read_roles` and `write_roles`; objects outside the caller's organisations
+    never reach this check because querysets are scoped (they 404 first).
+    """
+
+    message = "Your role in this organisation does not allow this action."
+
+    def _roles(self, view: Any, request: Request) -> Iterable[str]:
+        if request.method in SAFE_METHODS:
+            return getattr(view, "read_roles", ALL_ROLES)
+        return getattr(view, "write_roles", ())
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        actor = actor_for_request(request)
+        roles = set(self._roles(view, request))
+        return any(role in roles for role in actor.roles.values())
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        actor: Actor = actor_for_request(request)
+        return actor.has_role(org_id_of(obj), self._roles(view, request))
+
+
+class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Base for tenant-data endpoints: the queryset is always scoped to the caller."""
+
+    permission_classes = [RolePermission]
+    read_roles: tuple[str, ...] = ALL_ROLES
+    write_roles: tuple[str, ...] = ()
+
+    @property
+    def actor(self) -> Actor:
+        return actor_for_request(self.request)
+
+    def get_queryset(self) -> Any:
+        return scope(super().get_queryset(), self.actor)
+
+    def write_organization(self, slug: str | None) -> Organization:
+        """The organisation a new object goes to: named by slug, or the caller's only one."""
+        allowed = [org for org, role in self.actor.roles.items() if role in self.write_roles]
+        if slug:
+            org = Organization.objects.filter(slug=slug, id__in=self.actor.org_ids).first()
+            if org is None:
+                raise exceptions.ValidationError({"organization": [f"No organisation {slug!r}."]})
+            if org.pk not in allowed:
+                raise exceptions.PermissionDenied(RolePermission.message)
+            return org
+        if len(allowed) == 1:
+            return Organization.objects.get(pk=allowed[0])
+        raise exceptions.ValidationError(
+            {"organization": ["You belong to several organisations: name one by its slug."]}
+        )

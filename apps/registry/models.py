@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.accounts.models import Organization
+from apps.registry.constants import HEX40
+
+
+class AIModel(models.Model):
+    """A model as a product: what it is for, who uses it, on whom, and how much risk it carries."""
+
+    class DecisionRole(models.TextChoices):
+        INFORMS = "informs", "Informs clinical management"
+        AUGMENTS = "augments", "Augments clinical management"
+        REPLACES = "replaces", "Replaces clinical management"
+
+    class ApplicationArea(models.TextChoices):
+        CLINICAL_WORKFLOW = "clinical_workflow", "Clinical workflow"
+        PATIENT_CARE = "patient_care", "Patient care"
+        MEDICAL_EDUCATION = "medical_education", "Medical education"
+        PAYER_OPERATIONS = "payer_operations", "Payer operations"
+
+    class RiskClass(models.TextChoices):
+        MINIMAL = "minimal", "Minimal"
+        LOW = "low", "Low"
+        MODERATE = "moderate", "Moderate"
+        HIGH = "high", "High"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="ai_models"
+    )
+    name = models.CharField(max_length=200)
+    intended_use = models.TextField()
+    intended_users = models.TextField(blank=True)
+    target_population = models.TextField(blank=True)
+    decision_role = models.CharField(max_length=16, choices=DecisionRole.choices)
+    out_of_scope_uses = models.TextField(blank=True)
+    application_area = models.CharField(max_length=32, choices=ApplicationArea.choices)
+    risk_class = models.CharField(max_length=16, choices=RiskClass.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_models",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "AI model"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="aimodel_org_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dataset(models.Model):
+    """A named body of data (training, preference or evaluation); its files are versions."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="datasets"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="dataset_org_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatasetVersion(models.Model):
+    """One immutable file of a dataset, stored once under its SHA-256, with its datasheet."""
+
+    class Format(models.TextChoices):
+        JSONL = "jsonl", "CareAlign JSONL"
+        CSV = "csv", "CareAlign CSV"
+        JSON = "json", "CareAlign JSON"
+        MEDQA = "medqa", "MedQA JSONL"
+        MEDMCQA = "medmcqa", "MedMCQA"
+        PUBMEDQA = "pubmedqa", "PubMedQA"
+        MMEDBENCH = "mmedbench", "MMedBench JSONL"
+        MEDHALT = "medhalt", "Med-HALT reasoning CSV"
+
+    class PhiStatus(models.TextChoices):
+        NONE = "none", "No PHI"
+        DEIDENTIFIED = "deidentified", "De-identified"
+        CONTAINS_PHI = "contains_phi", "Contains PHI"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    file = models.FileField(max_length=300)
+    original_filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    format = models.CharField(max_length=16, choices=Format.choices)
+    row_count = models.PositiveIntegerField()
+    languages = models.JSONField(default=list)
+    specialties = models.JSONField(default=list)
+    tasks = models.JSONField(default=dict)
+    phi_status = models.CharField(max_length=16, choices=PhiStatus.choices)
+    deidentification_method = models.CharField(max_length=200, blank=True)
+    licence = models.CharField(max_length=200)
+    provenance = models.TextField()
+    inclusion_criteria = models.TextField(blank=True)
+    exclusion_criteria = models.TextField(blank=True)
+    # HTI-1 variable -> {category: count}; variables absent from the data are simply absent.
+    demographics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    TENANT_FIELD = "dataset__organization"
+
+    class Meta:
+        ordering = ["dataset_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "version"], name="datasetversion_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["dataset", "sha256"], name="datasetversion_file_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(phi_status="deidentified")
+                | ~models.Q(deidentification_method=""),
+                name="datasetversion_deid_method_required",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} v{self.version}"
+
+
+class ModelVersion(models.Model):
+    """A concrete, pinned build of a model: where its weights are and how it was made."""
+
+    class SourceKind(models.TextChoices):
+        HUB = "hub", "Hugging Face hub"
+        LOCAL = "local", "Local path"
+
+    class LifecycleStage(models.TextChoices):
+        DATA_CURATION = "data_curation", "Data curation"
+        TRAINING = "training", "Training"
+        VALIDATION = "validation", "Validation"
+        DEPLOYMENT = "deployment", "Deployment"
+        MONITORING = "monitoring", "Monitoring"
+        RETIRED = "retired", "Retired"
+
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="versions")
+    version_label = models.CharField(max_length=100)
+    source_kind = models.CharField(max_length=8, choices=SourceKind.choices)
+    hub_id = models.CharField(max_length=200, blank=True)
+    revision = models.CharField(max_length=40, blank=True)
+    local_path = models.CharField(max_length=500, blank=True)
+    weights_digest = models.CharField(max_length=64, blank=True)
+    base_model = models.CharField(max_length=200, blank=True)
+    alignment_techniques = models.JSONField(default=list, blank=True)
+    lifecycle_stage = models.CharField(
+        max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.DATA_CURATION
+    )
+    training_datasets = models.ManyToManyField(
+        DatasetVersion, through="ModelVersionDataset", related_name="model_versions", blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    TENANT_FIELD = "model__organization"
+
+    class Meta:
+        ordering = ["model_id", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "version_label"], name="modelversion_label_unique"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(source_kind="hub", revision__regex=HEX40, local_path="")
+                    & ~models.Q(hub_id="")
+                )
+                | (
+                    models.Q(source_kind="local", hub_id="", revision="") & ~models.Q(local_path="")
+                ),
+                name="modelversion_source_pinned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.version_label}"
+
+    @property
+    def source(self) -> str:
+        return f"{self.hub_id}@{self.revision}" if self.source_kind == "hub" else self.local_path
+
+
+class ModelVersionDataset(models.Model):
+    """The role a dataset version played in making a model version."""
+
+    class Role(models.TextChoices):
+        PRETRAINING = "pretraining", "Pretraining"
+        FINE_TUNING = "fine_tuning", "Fine-tuning"
+        PREFERENCE = "preference", "Preference (RLHF/DPO)"
+        EVALUATION = "evaluation", "Evaluation"
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="dataset_links"
+    )
+    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    TENANT_FIELD = "model_version__model__organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "dataset_version", "role"],
+                name="modelversiondataset_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} ← {self.dataset_version} ({self.role})"

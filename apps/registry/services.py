@@ -1,0 +1,320 @@
+"""Writes for the registry: models, versions, datasets and immutable dataset files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+
+from apps.accounts.models import Organization, User
+from apps.common.uploads import UploadTooLarge
+from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
+from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion, ModelVersionDataset
+
+CHUNK = 1024 * 1024
+MODEL_FIELDS = (
+    "name",
+    "intended_use",
+    "intended_users",
+    "target_population",
+    "decision_role",
+    "out_of_scope_uses",
+    "application_area",
+    "risk_class",
+    "owner",
+)
+
+
+def _apply(obj: Any, fields: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    changed = []
+    for name, value in fields.items():
+        if name not in allowed:
+            raise ValidationError({name: ["This field cannot be changed."]})
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def ai_model_create(*, organization: Organization, **fields: Any) -> AIModel:
+    if AIModel.objects.filter(organization=organization, name=fields.get("name")).exists():
+        raise ValidationError({"name": ["A model with this name already exists."]})
+    model = AIModel(organization=organization, **fields)
+    model.full_clean()
+    model.save()
+    return model
+
+
+@transaction.atomic
+def ai_model_update(*, model: AIModel, **fields: Any) -> AIModel:
+    changed = _apply(model, fields, MODEL_FIELDS)
+    if changed:
+        model.full_clean()
+        model.save()
+    return model
+
+
+@transaction.atomic
+def ai_model_delete(*, model: AIModel) -> None:
+    if model.versions.exists():
+        raise ValidationError(
+            {"non_field_errors": ["This model has versions; retire them instead of deleting."]}
+        )
+    model.delete()
+
+
+def _check_alignment(techniques: list[str]) -> list[str]:
+    unknown = sorted(set(techniques) - set(ALIGNMENT_TECHNIQUES))
+    if unknown:
+        raise ValidationError(
+            {
+                "alignment_techniques": [
+                    f"Unknown technique(s) {', '.join(unknown)}; choose from "
+                    f"{', '.join(ALIGNMENT_TECHNIQUES)}."
+                ]
+            }
+        )
+    return sorted(set(techniques))
+
+
+def _local_model_path(raw: str) -> Path:
+    path = Path(raw).resolve()
+    if not any(path == root or root in path.parents for root in settings.MODEL_ROOTS):
+        roots = ", ".join(str(root) for root in settings.MODEL_ROOTS)
+        raise ValidationError(
+            {
+                "local_path": [
+                    f"Local models must live under one of the configured model roots ({roots}); "
+                    "set CAREALIGN_MODEL_ROOTS to add one."
+                ]
+            }
+        )
+    if not (path / "config.json").is_file():
+        raise ValidationError(
+            {"local_path": [f"{raw} is not a model folder on this server (no config.json)."]}
+        )
+    return path
+
+
+@transaction.atomic
+def model_version_create(
+    *,
+    model: AIModel,
+    version_label: str,
+    source_kind: str,
+    hub_id: str = "",
+    revision: str = "",
+    local_path: str = "",
+    base_model: str = "",
+    alignment_techniques: list[str] | None = None,
+    lifecycle_stage: str = "data_curation",
+    training_datasets: list[tuple[DatasetVersion, str]] | None = None,
+    created_by: User | None = None,
+) -> ModelVersion:
+    """Register a pinned model version; a local folder's weights are digested now."""
+    if ModelVersion.objects.filter(model=model, version_label=version_label).exists():
+        raise ValidationError(
+            {"version_label": ["This model already has a version with this label."]}
+        )
+    weights_digest = ""
+    if source_kind == ModelVersion.SourceKind.LOCAL:
+        from worker.engine.loading import weights_digest as digest_folder
+
+        weights_digest = digest_folder(_local_model_path(local_path))
+    version = ModelVersion(
+        model=model,
+        version_label=version_label,
+        source_kind=source_kind,
+        hub_id=hub_id,
+        revision=revision.lower(),
+        local_path=local_path,
+        weights_digest=weights_digest,
+        base_model=base_model,
+        alignment_techniques=_check_alignment(alignment_techniques or []),
+        lifecycle_stage=lifecycle_stage,
+        created_by=created_by,
+    )
+    version.full_clean()
+    version.save()
+    for dataset_version, role in training_datasets or []:
+        if dataset_version.dataset.organization_id != model.organization_id:
+            raise ValidationError(
+                {"training_datasets": ["Datasets must belong to the model's organisation."]}
+            )
+        ModelVersionDataset.objects.create(
+            model_version=version, dataset_version=dataset_version, role=role
+        )
+    return version
+
+
+@transaction.atomic
+def model_version_update(
+    *,
+    version: ModelVersion,
+    lifecycle_stage: str | None = None,
+    alignment_techniques: list[str] | None = None,
+    base_model: str | None = None,
+) -> ModelVersion:
+    """Move a version through its lifecycle or correct its description; its source is fixed."""
+    if lifecycle_stage is not None:
+        version.lifecycle_stage = lifecycle_stage
+    if alignment_techniques is not None:
+        version.alignment_techniques = _check_alignment(alignment_techniques)
+    if base_model is not None:
+        version.base_model = base_model
+    version.full_clean()
+    version.save()
+    return version
+
+
+@transaction.atomic
+def dataset_create(*, organization: Organization, name: str, description: str = "") -> Dataset:
+    if Dataset.objects.filter(organization=organization, name=name).exists():
+        raise ValidationError({"name": ["A dataset with this name already exists."]})
+    return Dataset.objects.create(organization=organization, name=name, description=description)
+
+
+def _check_demographics(table: dict[str, Any]) -> dict[str, dict[str, int]]:
+    if not isinstance(table, dict):
+        raise ValidationError(
+            {"demographics": ["Must be an object: variable -> {category: count}."]}
+        )
+    clean: dict[str, dict[str, int]] = {}
+    for variable, counts in table.items():
+        if variable not in HTI1_DEMOGRAPHIC_VARIABLES:
+            raise ValidationError(
+                {
+                    "demographics": [
+                        f"Unknown variable {variable!r}; HTI-1 variables are "
+                        f"{', '.join(HTI1_DEMOGRAPHIC_VARIABLES)}."
+                    ]
+                }
+            )
+        if not isinstance(counts, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()
+        ):
+            raise ValidationError(
+                {
+                    "demographics": [
+                        f"{variable}: must map each category to a non-negative whole count."
+                    ]
+                }
+            )
+        clean[variable] = {str(k): int(v) for k, v in counts.items()}
+    return clean
+
+
+def _stream_to_disk(upload: UploadedFile, directory: Path) -> tuple[Path, str, int]:
+    """Write the upload under `directory` while hashing it; return (path, sha256, size)."""
+    limit = int(settings.UPLOAD_MAX_BYTES)
+    name = Path(upload.name or "upload").name or "upload"
+    target = directory / name
+    digest = hashlib.sha256()
+    size = 0
+    with target.open("wb") as out:
+        for chunk in upload.chunks(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLarge(limit)
+            digest.update(chunk)
+            out.write(chunk)
+    return target, digest.hexdigest(), size
+
+
+def dataset_version_create(
+    *,
+    dataset: Dataset,
+    upload: UploadedFile,
+    format: str,
+    phi_status: str,
+    licence: str,
+    provenance: str,
+    deidentification_method: str = "",
+    inclusion_criteria: str = "",
+    exclusion_criteria: str = "",
+    demographics: dict[str, Any] | None = None,
+    created_by: User | None = None,
+) -> DatasetVersion:
+    """Store a validated file once under its SHA-256 and record it as the next version.
+
+    The file is validated by the evaluation engine's own readers before anything is kept;
+    an invalid file leaves neither a row nor a file behind.
+    """
+    from worker.engine.readers import DatasetFormatError, read_items, summarize_items
+
+    if phi_status == DatasetVersion.PhiStatus.DEIDENTIFIED and not deidentification_method:
+        raise ValidationError(
+            {
+                "deidentification_method": [
+                    "Required when the data is de-identified "
+                    "(e.g. HIPAA Safe Harbor, Expert Determination)."
+                ]
+            }
+        )
+    demographics = _check_demographics(demographics or {})
+    media = Path(settings.MEDIA_ROOT)
+    (media / "tmp").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=media / "tmp") as tmp:
+        path, sha256, size = _stream_to_disk(upload, Path(tmp))
+        if size == 0:
+            raise ValidationError({"file": [f"{path.name} is empty: upload a file with items."]})
+        try:
+            items = read_items(path, fmt=format)
+        except DatasetFormatError as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
+        summary = summarize_items(items)
+        relative = f"datasets/{sha256[:2]}/{sha256}{path.suffix.lower()}"
+        final = media / relative
+        created_file = False
+        if not final.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), final)
+            os.chmod(final, 0o444)
+            created_file = True
+    try:
+        with transaction.atomic():
+            Dataset.objects.select_for_update().get(pk=dataset.pk)
+            existing = dataset.versions.filter(sha256=sha256).first()
+            if existing is not None:
+                raise ValidationError(
+                    {"file": [f"This file is already version {existing.version} of this dataset."]}
+                )
+            number = (dataset.versions.aggregate(n=Max("version"))["n"] or 0) + 1
+            version = DatasetVersion(
+                dataset=dataset,
+                version=number,
+                file=relative,
+                original_filename=path.name,
+                sha256=sha256,
+                size_bytes=size,
+                format=format,
+                row_count=summary["row_count"],
+                languages=summary["languages"],
+                specialties=summary["specialties"],
+                tasks=summary.get("tasks", {}),
+                phi_status=phi_status,
+                deidentification_method=deidentification_method,
+                licence=licence,
+                provenance=provenance,
+                inclusion_criteria=inclusion_criteria,
+                exclusion_criteria=exclusion_criteria,
+                demographics=demographics,
+                created_by=created_by,
+            )
+            version.full_clean()
+            version.save()
+    except Exception:
+        if created_file and not DatasetVersion.objects.filter(sha256=sha256).exists():
+            final.unlink(missing_ok=True)
+        raise
+    return version

@@ -1,0 +1,1 @@
+"""The CareAlign evaluation engine: plain Python, never imports Django."""

@@ -1,0 +1,114 @@
+"""Plain data types shared by every part of the evaluation engine.
+
+This module is the contract between readers, scorers, checks, the CLI and the
+Django side (which stores these as JSON). Plain Python only: no Django, no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Task = Literal["mcq", "nota", "fake", "fct", "vignette"]
+Variant = Literal["base", "demographic", "paraphrase"]
+VerdictValue = Literal["pass", "fail", "not_evaluated"]
+
+# Options the model may choose to abstain with (Med-HALT fake questions).
+ABSTAIN_TEXTS = ("I do not know", "None of the above")
+
+
+@dataclass(frozen=True)
+class BiasInfo:
+    """Where a counterfactual vignette variant comes from."""
+
+    vignette_id: str
+    attribute: str  # race_ethnicity | sex | age_band | insurance | language | paraphrase
+    value: str  # e.g. "Black", "female", "65-79", "Medicaid", "Spanish"; "base" for the base
+    variant: Variant
+
+
+@dataclass(frozen=True)
+class Item:
+    """One evaluation item in canonical form, whatever file format it came from."""
+
+    id: str
+    question: str
+    options: dict[str, str]  # letter -> option text, letters in order ("A", "B", ...)
+    gold: tuple[str, ...]  # correct letters (several for MMedBench multi-answer items)
+    source: str = "carealign"
+    language: str = "en"  # ISO 639-1
+    task: Task = "mcq"
+    context: tuple[str, ...] = ()
+    specialty: str | None = None
+    bias: BiasInfo | None = None
+    proposed: str | None = None  # fct: the suggested answer the model must judge
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["gold"] = list(self.gold)
+        data["context"] = list(self.context)
+        return data
+
+
+@dataclass(frozen=True)
+class OptionScore:
+    """Log-likelihood of one option's continuation given the scored context."""
+
+    letter: str
+    continuation: str  # the exact string scored (starts with a space)
+    logprob: float  # sum of token log-probabilities
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """What the scorer did with one item: enough for an auditor to re-check it by hand."""
+
+    item_id: str
+    context: str  # the exact context string that was scored
+    options: tuple[OptionScore, ...]
+    chosen: str | None  # chosen letter; None when nothing parseable (generation mode)
+    gold: tuple[str, ...]
+    correct: bool
+    mode: str  # "continuation" | "letter" | "generation"
+    generated: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A metric with its 95% confidence interval (None where not defined)."""
+
+    name: str
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int = 0
+    unit: str = ""
+    group: str | None = None  # e.g. a specialty, a language, a demographic value
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Comparison of one metric against one threshold."""
+
+    metric: str
+    op: str  # ">=" or "<="
+    threshold: float
+    value: float | None
+    verdict: VerdictValue
+    reason: str
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check over one model and one set of items."""
+
+    check: str
+    metrics: list[MetricValue]
+    verdicts: list[Verdict]
+    verdict: VerdictValue
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""Thin Celery tasks: load rows by id, call one service, record the outcome."""
