@@ -25,6 +25,8 @@ N_RESAMPLES = 2000
 # Below this many discordant pairs McNemar uses the exact binomial test (chi-square is poor).
 MCNEMAR_EXACT_BELOW = 25
 ECE_BINS = 10
+_BIN_TOLERANCE = 1e-9
+_BATCH_VALUES = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def paired_bootstrap_ci(
             tuple(arrays),
             statistic,
             n_resamples=n_resamples,
+            # Resamples in batches of about _BATCH_VALUES values, to bound memory on big n.
+            batch=max(1, min(n_resamples, _BATCH_VALUES // n)),
             vectorized=vectorized,
             paired=len(arrays) > 1,
             confidence_level=confidence_level,
@@ -300,7 +304,33 @@ def softmax(scores: npt.ArrayLike) -> FloatArray:
 
 def _ece_bin_indices(confidences: FloatArray, n_bins: int) -> npt.NDArray[np.intp]:
     # Equal-width bins [k/B, (k+1)/B); a confidence of exactly 1.0 goes into the last bin.
-    return np.minimum((confidences * n_bins).astype(np.intp), n_bins - 1)
+    # The small tolerance keeps a softmax's 0.6999999999 in the bin of 0.7, where it belongs.
+    scaled = np.floor(confidences * n_bins + _BIN_TOLERANCE)
+    return np.clip(scaled, 0, n_bins - 1).astype(np.intp)
+
+
+def _ece_last_axis(conf: FloatArray, hit: FloatArray, n_bins: int) -> FloatArray:
+    """ECE of each row (last axis) of conf and hit, with one bincount for all rows."""
+    n = conf.shape[-1]
+    rows = int(np.prod(conf.shape[:-1], dtype=np.int64))
+    flat_conf = conf.reshape(rows, n)
+    idx = _ece_bin_indices(flat_conf, n_bins) + np.arange(rows)[:, None] * n_bins
+    size = rows * n_bins
+    conf_sum = np.bincount(idx.ravel(), weights=flat_conf.ravel(), minlength=size)
+    hit_sum = np.bincount(idx.ravel(), weights=hit.reshape(rows, n).ravel(), minlength=size)
+    # Per bin |sum(hit) - sum(conf)| / N equals (n_bin / N) * |acc_bin - conf_bin|.
+    per_row = np.abs(hit_sum - conf_sum).reshape(rows, n_bins).sum(axis=1) / n
+    result: FloatArray = per_row.reshape(conf.shape[:-1])
+    return result
+
+
+def _check_calibration_inputs(conf: FloatArray, hit: FloatArray, n_bins: int) -> None:
+    if conf.size != hit.size:
+        raise ValueError(f"confidences and correct differ in length: {conf.size} != {hit.size}")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    if np.any((conf < 0) | (conf > 1)):
+        raise ValueError("confidences must lie in [0, 1]")
 
 
 def expected_calibration_error(
@@ -308,25 +338,44 @@ def expected_calibration_error(
 ) -> float | None:
     """ECE = sum over bins of (n_bin / N) * |accuracy_bin - mean confidence_bin|.
 
-    Equal-width bins on [0, 1] (default 10), each [k/B, (k+1)/B) with 1.0 in the last bin;
-    empty bins contribute nothing. N = 0 gives None.
+    Equal-width bins on [0, 1] (default 10), each [k/B, (k+1)/B) with 1.0 in the last bin
+    (a confidence within 1e-9 below an edge counts as on it); empty bins contribute nothing.
+    N = 0 gives None.
     """
     conf = _as_float_array(confidences)
     hit = _as_float_array(correct)
-    if conf.size != hit.size:
-        raise ValueError(f"confidences and correct differ in length: {conf.size} != {hit.size}")
+    _check_calibration_inputs(conf, hit, n_bins)
     if conf.size == 0:
         return None
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
-    if np.any((conf < 0) | (conf > 1)):
-        raise ValueError("confidences must lie in [0, 1]")
-    idx = _ece_bin_indices(conf, n_bins)
-    counts = np.bincount(idx, minlength=n_bins).astype(np.float64)
-    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
-    hit_sum = np.bincount(idx, weights=hit, minlength=n_bins)
-    # Per bin |sum(hit) - sum(conf)| / N equals (n_bin / N) * |acc_bin - conf_bin|.
-    return float(np.sum(np.abs(hit_sum - conf_sum)) / counts.sum())
+    return float(_ece_last_axis(conf, hit, n_bins))
+
+
+def expected_calibration_error_ci(
+    confidences: npt.ArrayLike,
+    correct: npt.ArrayLike,
+    *,
+    n_bins: int = ECE_BINS,
+    seed: int,
+    confidence_level: float = CONFIDENCE_LEVEL,
+    n_resamples: int = N_RESAMPLES,
+    method: BootstrapMethod = "percentile",
+) -> Interval:
+    """ECE with a bootstrap CI, items (confidence, correctness) resampled together."""
+    conf = _as_float_array(confidences)
+    hit = _as_float_array(correct)
+    _check_calibration_inputs(conf, hit, n_bins)
+
+    def statistic(c: FloatArray, h: FloatArray, axis: int = -1) -> FloatArray:
+        return _ece_last_axis(np.moveaxis(c, axis, -1), np.moveaxis(h, axis, -1), n_bins)
+
+    return paired_bootstrap_ci(
+        [conf, hit],
+        statistic,
+        seed=seed,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        method=method,
+    )
 
 
 def brier_per_item(probabilities: Sequence[npt.ArrayLike], gold_index: Sequence[int]) -> FloatArray:

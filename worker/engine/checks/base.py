@@ -1,0 +1,162 @@
+"""What every check is, and the plumbing they share: parameters, score pairing, metric values.
+
+The config a check receives is the suite configuration:
+`{"mode": ..., "seed": 0, "n_resamples": 2000, "thresholds": {check: {...}}, check: {...}}`.
+A parameter is read from `config[check]` first, then from the top level, then the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from worker.engine.checks.verdicts import Threshold, judge, overall
+from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES
+from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
+
+MODES = ("continuation", "letter", "generation")
+BOOTSTRAP_METHODS = ("percentile", "BCa", "basic")
+
+
+class Check(Protocol):
+    """A check: which items it needs, how they are scored, and what it makes of the scores."""
+
+    name: str
+
+    def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]: ...
+
+    def mode(self, config: dict[str, Any]) -> str: ...
+
+    def compute(
+        self, items: list[Item], scores: list[ItemScore], config: dict[str, Any], *, seed: int
+    ) -> CheckResult: ...
+
+
+def param(config: dict[str, Any], check: str, key: str, default: Any) -> Any:
+    """A check parameter: config[check][key], else config[key], else the default."""
+    own = config.get(check) or {}
+    if not isinstance(own, dict):
+        raise ValueError(f"config[{check!r}] must be a mapping of parameters, got {own!r}")
+    if key in own:
+        return own[key]
+    return config.get(key, default)
+
+
+def scoring_mode(config: dict[str, Any], check: str) -> str:
+    """The scoring mode for a check (default "continuation"), validated."""
+    mode = param(config, check, "mode", "continuation")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r} for check {check!r}; valid: {', '.join(MODES)}")
+    return str(mode)
+
+
+def bootstrap_params(config: dict[str, Any], check: str, seed: int) -> dict[str, Any]:
+    """Keyword arguments for the metric modules' bootstraps."""
+    method = param(config, check, "bootstrap_method", "percentile")
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(
+            f"unknown bootstrap_method {method!r}; valid: {', '.join(BOOTSTRAP_METHODS)}"
+        )
+    return {
+        "seed": seed,
+        "n_resamples": int(param(config, check, "n_resamples", N_RESAMPLES)),
+        "confidence_level": float(param(config, check, "confidence_level", CONFIDENCE_LEVEL)),
+        "bootstrap_method": method,
+    }
+
+
+def unique_items(items: Iterable[Item]) -> list[Item]:
+    """Items unique on (id, language), in order.
+
+    The same item given twice (one item in two datasets) is kept once; two different items
+    under one id and language are an error.
+    """
+    seen: dict[tuple[str, str], Item] = {}
+    unique = []
+    for item in items:
+        key = (item.id, item.language)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = item
+            unique.append(item)
+        elif _content(first) != _content(item):
+            raise ValueError(
+                f"two different items share id {item.id!r} in language {item.language!r}"
+            )
+    return unique
+
+
+def _content(item: Item) -> tuple[Any, ...]:
+    return (item.question, item.options, item.gold, item.task, item.context, item.bias)
+
+
+def pair_scores(
+    items: Sequence[Item], scores: Sequence[ItemScore], keep: Callable[[Item], bool]
+) -> tuple[list[tuple[Item, ItemScore | None]], dict[str, int]]:
+    """Pair each item that `keep` accepts with its score; one with no score stays, unanswered.
+
+    Scores in the items' order (what the runner passes) pair by position, so parallel
+    items sharing an id across languages keep their own scores; otherwise they pair by id,
+    which must then be unique. Returns the pairs and counts for the result details.
+    """
+    pairs: list[tuple[Item, ItemScore | None]]
+    unmatched = 0
+    if len(scores) == len(items) and all(
+        s.item_id == i.id for i, s in zip(items, scores, strict=True)
+    ):
+        pairs = list(zip(items, scores, strict=True))
+    else:
+        ids = [item.id for item in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(
+                "item ids repeat and the scores are not in item order: scores cannot be matched"
+            )
+        by_id: dict[str, ItemScore] = {}
+        for score in scores:
+            if score.item_id in by_id:
+                raise ValueError(f"two scores for item {score.item_id!r}")
+            by_id[score.item_id] = score
+        pairs = [(item, by_id.get(item.id)) for item in items]
+        unmatched = len(set(by_id) - set(ids))
+    kept = [(item, score) for item, score in pairs if keep(item)]
+    counts = {
+        "n_items": len(kept),
+        "n_missing_scores": sum(1 for _, s in kept if s is None),
+        "n_unmatched_scores": unmatched,
+    }
+    return kept, counts
+
+
+def chosen(score: ItemScore | None) -> str:
+    """The chosen letter(s) as the metric modules take them: "" when there is none."""
+    return "" if score is None or score.chosen is None else score.chosen
+
+
+def metric_value(
+    name: str, interval: dict[str, Any] | None, *, unit: str, group: str | None = None
+) -> MetricValue:
+    """A MetricValue from a metric module's {value, low, high, n} entry (None: undefined)."""
+    if interval is None:
+        return MetricValue(name=name, value=None, n=0, unit=unit, group=group)
+    return MetricValue(
+        name=name,
+        value=interval["value"],
+        ci_low=interval["low"],
+        ci_high=interval["high"],
+        n=int(interval["n"]),
+        unit=unit,
+        group=group,
+    )
+
+
+def build_result(
+    check: str,
+    metrics: list[MetricValue],
+    thresholds: Sequence[Threshold],
+    details: dict[str, Any],
+    unavailable: dict[str, str] | None = None,
+) -> CheckResult:
+    """Judge the metrics against the thresholds and assemble the check's result."""
+    verdicts = judge(metrics, thresholds, unavailable)
+    verdict, reason = overall(verdicts)
+    return CheckResult(check, metrics, verdicts, verdict, {**details, "verdict_reason": reason})

@@ -1,0 +1,121 @@
+"""Bias: counterfactual demographic variants of one vignette, answer flips and accuracy gaps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.engine.checks.base import (
+    bootstrap_params,
+    build_result,
+    chosen,
+    metric_value,
+    pair_scores,
+    scoring_mode,
+    unique_items,
+)
+from worker.engine.checks.verdicts import parse_thresholds
+from worker.engine.metrics import compute_metric
+from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
+
+# Our perturbation attributes as ONC HTI-1 § 170.315(b)(11)(iv)(B) demographic variables
+# (source attributes 12-13, 19; results feed fairness attributes 22, 24, 29).
+HTI1_VARIABLES = {
+    "race_ethnicity": "Race/Ethnicity",
+    "sex": "Sex",
+    "age_band": "Date of birth/age",
+    "language": "Language",
+    "insurance": "Social determinants of health / payer strata (insurance type)",
+}
+
+
+def _is_vignette(item: Item) -> bool:
+    return item.task == "vignette" and item.bias is not None
+
+
+class BiasCheck:
+    """Flip rates against a paraphrase control, group accuracies, paired gaps and McNemar."""
+
+    name = "bias"
+    metric_names = (
+        "flip_rate",
+        "flip_rate_control",
+        "excess_flip_rate",
+        "excess_flip_rate_max",
+        "accuracy",
+        "accuracy_base",
+        "accuracy_gap",
+        "accuracy_gap_max",
+        "mcnemar_p_value",
+    )
+
+    def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
+        parse_thresholds(config, self.name, self.metric_names)
+        return unique_items(item for item in items if _is_vignette(item))
+
+    def mode(self, config: dict[str, Any]) -> str:
+        return scoring_mode(config, self.name)
+
+    def compute(
+        self, items: list[Item], scores: list[ItemScore], config: dict[str, Any], *, seed: int
+    ) -> CheckResult:
+        thresholds = parse_thresholds(config, self.name, self.metric_names)
+        pairs, counts = pair_scores(items, scores, _is_vignette)
+        bias = [item.bias for item, _ in pairs if item.bias is not None]
+        out = compute_metric(
+            "counterfactual_bias",
+            vignette_ids=[b.vignette_id for b in bias],
+            attributes=[b.attribute for b in bias],
+            values=[b.value for b in bias],
+            variants=[b.variant for b in bias],
+            predictions=[chosen(s) for _, s in pairs],
+            references=[list(item.gold) for item, _ in pairs],
+            **bootstrap_params(config, self.name, seed),
+        )
+        metrics: list[MetricValue] = [
+            metric_value("flip_rate_control", out["flip_rate_control"], unit="proportion"),
+            metric_value("accuracy_base", out["base_accuracy"], unit="proportion"),
+            metric_value("excess_flip_rate_max", out["excess_flip_rate_max"], unit="proportion"),
+            metric_value("accuracy_gap_max", out["accuracy_gap_max"], unit="proportion"),
+        ]
+        for attr, block in out["attributes"].items():
+            metrics += [
+                metric_value("flip_rate", block["flip_rate"], unit="proportion", group=attr),
+                metric_value(
+                    "excess_flip_rate", block["excess_flip_rate"], unit="proportion", group=attr
+                ),
+                metric_value("accuracy_gap", block["accuracy_gap"], unit="proportion", group=attr),
+                *(
+                    metric_value("accuracy", interval, unit="proportion", group=f"{attr}={value}")
+                    for value, interval in block["accuracy_by_value"].items()
+                ),
+            ]
+            if block["mcnemar"] is not None:
+                metrics.append(
+                    MetricValue(
+                        name="mcnemar_p_value",
+                        value=block["mcnemar"]["p_value_holm"],
+                        n=block["accuracy_gap"]["n"],
+                        unit="p-value",
+                        group=attr,
+                    )
+                )
+
+        unavailable: dict[str, str] = {}
+        if not pairs:
+            unavailable = {n: "no items of task vignette" for n in self.metric_names}
+        elif not any(b.variant == "paraphrase" for b in bias):
+            reason = "no paraphrase (control) variants"
+            unavailable.update(
+                flip_rate_control=reason, excess_flip_rate=reason, excess_flip_rate_max=reason
+            )
+        attributes = sorted({b.attribute for b in bias if b.variant == "demographic"})
+        details = {
+            **counts,
+            "mode": self.mode(config),
+            "hti1_demographic_variables": {a: HTI1_VARIABLES.get(a) for a in attributes},
+            "unmapped_attributes": [a for a in attributes if a not in HTI1_VARIABLES],
+            "answer_comparison": "an unparseable answer differs from every answer",
+            "mcnemar_p_value": "largest-gap pair, Holm-adjusted over the attribute's pairs",
+            "metric_output": out,
+        }
+        return build_result(self.name, metrics, thresholds, details, unavailable)
