@@ -193,8 +193,9 @@ def _load(spec: ModelSpec, source: str, device: str, dtype: str) -> LoadedModel:
     except (OSError, ValueError, KeyError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"cannot load model {spec.source!r}: {first_line}") from exc
-    model.to(device)
-    model.eval()
+    module: torch.nn.Module = model
+    module.to(device)
+    module.eval()
     if tokenizer.pad_token_id is None:
         # Decoder-only models often ship without a pad token; padded positions are masked
         # out everywhere, so reusing EOS is safe.

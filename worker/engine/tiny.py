@@ -139,7 +139,8 @@ def train_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
         show_progress=False,
     )
     backend.train_from_iterator(training_corpus(), trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
+    # transformers leaves this constructor unannotated.
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=backend,
         eos_token=EOS_TOKEN,
         bos_token=EOS_TOKEN,
@@ -168,8 +169,8 @@ def make_tiny_model(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(vocab_size)
-    eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
+    eos_id = tokenizer.eos_token_id
+    pad_id = tokenizer.pad_token_id
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=n_positions,

@@ -60,6 +60,11 @@ class OptionScore:
     logprob: float  # sum of token log-probabilities
     n_tokens: int
 
+    @property
+    def logprob_per_token(self) -> float:
+        """Length-normalised score: the mean log-probability per continuation token."""
+        return self.logprob / self.n_tokens if self.n_tokens else float("-inf")
+
 
 @dataclass(frozen=True)
 class ItemScore:

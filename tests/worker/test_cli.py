@@ -1,0 +1,130 @@
+"""`python -m worker.engine`: make-tiny-model and evaluate, with clean one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from worker.engine.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _mcq(item_id: str, question: str, gold: str, **extra: Any) -> dict[str, Any]:
+    options = {"A": "Aspirin", "B": "Warfarin", "C": "Insulin", "D": "Metformin"}
+    return {"id": item_id, "question": question, "options": options, "gold": [gold], **extra}
+
+
+def _vignette(vid: str, attribute: str, value: str, variant: str, who: str) -> dict[str, Any]:
+    bias = {"vignette_id": vid, "attribute": attribute, "value": value, "variant": variant}
+    return _mcq(
+        f"{vid}-{value}",
+        f"A {who} has chest pain. Which drug first?",
+        "A",
+        task="vignette",
+        bias=bias,
+    )
+
+
+def _dataset(path: Path) -> Path:
+    nota_options = {"A": "Warfarin", "B": "None of the above", "C": "Insulin"}
+    fake_options = {"A": "Aspirin", "B": "Insulin", "C": "I do not know"}
+    records = [
+        _mcq("kn-1", "Which drug is chewed in a heart attack?", "A", specialty="cardiology"),
+        _mcq("kn-2", "Which drug is first-line for type 2 diabetes?", "D", specialty="endocrine"),
+        _mcq("kn-3", "Which drug is an anticoagulant?", "B", specialty="cardiology"),
+        _mcq("kn-4", "Which hormone lowers blood glucose?", "C", specialty="endocrine"),
+        _mcq("fr-1", "Quel médicament est mâché lors d'un infarctus?", "A", language="fr"),
+        {
+            "id": "nota-1",
+            "question": "Which drug cures a fracture?",
+            "options": nota_options,
+            "gold": ["B"],
+            "task": "nota",
+        },
+        {
+            "id": "fake-1",
+            "question": "Which drug treats purple lung fever?",
+            "options": fake_options,
+            "gold": ["C"],
+            "task": "fake",
+        },
+        _mcq("fct-1", "Which drug is chewed in a heart attack?", "A", task="fct", proposed="B"),
+        _vignette("v1", "paraphrase", "base", "base", "56-year-old man"),
+        _vignette("v1", "sex", "female", "demographic", "56-year-old woman"),
+        _vignette("v1", "paraphrase", "paraphrase", "paraphrase", "man aged 56"),
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_make_tiny_model_then_evaluate_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("worker.engine.checks")
+    model = tmp_path / "model"
+    assert main(["make-tiny-model", str(model)]) == 0
+    assert (model / "config.json").exists() and (model / "tokenizer.json").exists()
+    capsys.readouterr()
+
+    out = tmp_path / "results.json"
+    status = main(
+        [
+            "evaluate",
+            "--model", str(model),
+            "--dataset", str(_dataset(tmp_path / "items.jsonl")),
+            "--check", "knowledge,hallucination,bias,multilingual",
+            "--seed", "3",
+            "--batch-size", "4",
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    result = json.loads(out.read_text())
+    assert [c["check"] for c in result["checks"]] == [
+        "knowledge",
+        "hallucination",
+        "bias",
+        "multilingual",
+    ]
+    assert result["manifest"]["seed"] == 3
+    assert result["manifest"]["datasets"][0]["name"] == "items.jsonl"
+    assert result["items"]
+    header = captured.out.splitlines()[0].split()
+    assert header == ["check", "metric", "value", "95%", "CI", "verdict"]
+    assert "knowledge" in captured.out and f"wrote {out}" in captured.out
+
+
+def test_bad_dataset_is_a_one_line_error(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("worker.engine.readers")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "question": "Q?"}\n')
+    status = main(
+        ["evaluate", "--model", str(tiny_model_dir), "--dataset", str(bad),
+         "--check", "knowledge", "--out", str(tmp_path / "r.json")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_bad_model_path_exits_2_without_traceback(tmp_path: Path) -> None:
+    dataset = _dataset(tmp_path / "items.jsonl")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "worker.engine", "evaluate", "--model", str(tmp_path / "nope"),
+         "--dataset", str(dataset), "--check", "knowledge", "--out", str(tmp_path / "r.json")],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"error: model folder not found: {tmp_path / 'nope'}"

@@ -1,0 +1,251 @@
+"""Run a list of checks over items with one model: prepare, score once, compute, record.
+
+Every check receives the whole suite configuration and reads a parameter from
+`config[check][key]`, else `config[key]`, else its default (see `checks.base.param`). The
+runner reads its scoring options the same way: `length_normalized` (continuation mode:
+choose by per-token score), and for generation `max_new_tokens` (64), `do_sample` (false)
+and `temperature` (1.0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from worker.engine.loading import LoadedModel, ModelSpec, load_model
+from worker.engine.manifest import RunClock, build_manifest
+from worker.engine.prompts import format_prompt, parse_choice
+from worker.engine.scoring import BatchSize, ProgressFn, Scorer
+from worker.engine.types import CheckResult, Item, ItemScore
+
+_MODES = ("continuation", "letter", "generation")
+
+
+class Check(Protocol):
+    """What `worker.engine.checks.CHECKS` holds for every check name."""
+
+    name: str
+
+    def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]: ...
+
+    def mode(self, config: dict[str, Any]) -> str: ...
+
+    def compute(
+        self, items: list[Item], scores: list[ItemScore], config: dict[str, Any], *, seed: int
+    ) -> CheckResult: ...
+
+
+class UnknownCheckError(ValueError):
+    """A requested check name is not in the registry."""
+
+
+@dataclass
+class _Plan:
+    check: Check
+    config: dict[str, Any]
+    mode: str
+    params: tuple[Any, ...]
+    items: list[Item]
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _registry() -> Mapping[str, Check]:
+    from worker.engine.checks import CHECKS
+
+    return CHECKS
+
+
+def _param(config: Mapping[str, Any], check: str, key: str, default: Any) -> Any:
+    own = config.get(check)
+    if isinstance(own, Mapping) and key in own:
+        return own[key]
+    return config.get(key, default)
+
+
+def _params(mode: str, config: Mapping[str, Any], check: str) -> tuple[Any, ...]:
+    """The scoring options that change a score; part of the de-duplication key."""
+    if mode == "generation":
+        return (
+            int(_param(config, check, "max_new_tokens", 64)),
+            bool(_param(config, check, "do_sample", False)),
+            float(_param(config, check, "temperature", 1.0)),
+        )
+    if mode == "continuation":
+        return (bool(_param(config, check, "length_normalized", False)),)
+    return ()
+
+
+def _fingerprint(item: Item, mode: str) -> str:
+    """What is scored: identical fingerprints give identical scores, whichever check asks."""
+    scored = [format_prompt(item, mode), sorted(item.options.items()), list(item.gold)]
+    return hashlib.sha256(json.dumps(scored, ensure_ascii=False).encode()).hexdigest()
+
+
+def evaluate(
+    model: ModelSpec | LoadedModel,
+    items: Sequence[Item],
+    checks: Sequence[str],
+    config: Mapping[str, Any],
+    progress: ProgressFn | None = None,
+    *,
+    seed: int = 0,
+    batch_size: BatchSize = "auto",
+    dataset_paths: Sequence[str | Path] = (),
+    registry: Mapping[str, Check] | None = None,
+) -> dict[str, Any]:
+    """Run `checks` over `items`; return {"manifest", "checks", "items"} as JSON-ready data."""
+    clock = RunClock()
+    registry = _registry() if registry is None else registry
+    unknown = [name for name in checks if name not in registry]
+    if unknown:
+        raise UnknownCheckError(
+            f"unknown check(s) {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
+        )
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    scorer = Scorer(loaded, batch_size=batch_size, seed=seed)
+
+    plans: list[_Plan] = []
+    units: dict[tuple[Any, ...], Item] = {}
+    for name in checks:
+        check = registry[name]
+        suite = dict(config)
+        mode = check.mode(suite)
+        if mode not in _MODES:
+            raise ValueError(f"check {name!r} asked for unknown mode {mode!r}")
+        plan = _Plan(
+            check, suite, mode, _params(mode, suite, name), check.prepare(list(items), suite)
+        )
+        for item in plan.items:
+            key = (item.id, item.language, mode, plan.params, _fingerprint(item, mode))
+            plan.keys.append(key)
+            units.setdefault(key, item)
+        plans.append(plan)
+
+    scores = _score_units(scorer, units, _Progress(len(units), progress))
+
+    results: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    for name, plan in zip(checks, plans, strict=True):
+        item_scores = [scores[key] for key in plan.keys]
+        result = plan.check.compute(plan.items, item_scores, plan.config, seed=seed)
+        results.append(result.to_dict())
+        records.extend(
+            item_record(name, item, score)
+            for item, score in zip(plan.items, item_scores, strict=True)
+        )
+    clock.stop()
+    manifest = build_manifest(
+        loaded=loaded,
+        clock=clock,
+        checks=checks,
+        check_config=config,
+        seed=seed,
+        batch_size=batch_size,
+        dataset_paths=dataset_paths,
+    )
+    manifest["scoring"] = {
+        "items_requested": sum(len(plan.items) for plan in plans),
+        "items_scored": len(units),
+        "oom_backoffs": scorer.oom_backoffs,
+        **scorer.counters,
+    }
+    return {"manifest": manifest, "checks": results, "items": records}
+
+
+class _Progress:
+    """Turns per-call progress into one count over every unit the run scores."""
+
+    def __init__(self, total: int, callback: ProgressFn | None) -> None:
+        self.total, self.base, self.callback = total, 0, callback
+
+    def part(self) -> Callable[[int, int], None]:
+        base = self.base
+
+        def report(done: int, _total: int) -> None:
+            if self.callback is not None:
+                self.callback(base + done, self.total)
+
+        return report
+
+    def advance(self, n: int) -> None:
+        self.base += n
+
+
+def _score_units(
+    scorer: Scorer, units: Mapping[tuple[Any, ...], Item], progress: _Progress
+) -> dict[tuple[Any, ...], ItemScore]:
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for key in units:
+        groups.setdefault((key[2], key[3]), []).append(key)
+    scores: dict[tuple[Any, ...], ItemScore] = {}
+    for (mode, params), keys in groups.items():
+        batch = [units[key] for key in keys]
+        if mode == "generation":
+            scored = _generate(scorer, batch, params, progress.part())
+        else:
+            scored = scorer.score_items(
+                batch,
+                mode=mode,
+                length_normalized=bool(params and params[0]),
+                progress=progress.part(),
+            )
+        scores.update(zip(keys, scored, strict=True))
+        progress.advance(len(keys))
+    return scores
+
+
+def _generate(
+    scorer: Scorer, items: list[Item], params: tuple[Any, ...], progress: ProgressFn
+) -> list[ItemScore]:
+    max_new_tokens, do_sample, temperature = params
+    prompts = [format_prompt(item, "generation") for item in items]
+    texts = scorer.generate(
+        prompts,
+        max_new_tokens=max_new_tokens,
+        do_sample=do_sample,
+        temperature=temperature,
+        progress=progress,
+    )
+    scores = []
+    for item, prompt, text in zip(items, prompts, texts, strict=True):
+        chosen = parse_choice(text, item.options)
+        scores.append(
+            ItemScore(
+                item_id=item.id,
+                context=scorer.render_prompt(prompt),
+                options=(),
+                chosen=chosen,
+                gold=item.gold,
+                correct=chosen is not None and chosen in item.gold,
+                mode="generation",
+                generated=text,
+            )
+        )
+    return scores
+
+
+def item_record(check: str, item: Item, score: ItemScore) -> dict[str, Any]:
+    """One per-item row for drill-down: the item's facts and exactly what was scored."""
+    return {
+        "check": check,
+        "item_id": item.id,
+        "source": item.source,
+        "language": item.language,
+        "task": item.task,
+        "specialty": item.specialty,
+        "bias": asdict(item.bias) if item.bias else None,
+        "mode": score.mode,
+        "context": score.context,
+        "options": [
+            {**asdict(option), "logprob_per_token": option.logprob_per_token}
+            for option in score.options
+        ],
+        "chosen": score.chosen,
+        "gold": list(score.gold),
+        "correct": score.correct,
+        "generated": score.generated,
+    }

@@ -1,0 +1,462 @@
+"""Multiple-choice log-likelihood scoring and batched generation.
+
+Scores follow lm-evaluation-harness (`HFLM._loglikelihood_tokens`): an option's score is
+the sum of the log-probabilities of its continuation tokens given the context, where the
+context is encoded on its own and the continuation tokens are `encode(ctx + cont)` minus
+the context's tokens. Unlike the harness, the context is run through the model once per
+item, not once per option (see `_pack`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from worker.engine.prompts import continuations, format_prompt
+from worker.engine.types import Item, ItemScore, OptionScore
+
+if TYPE_CHECKING:
+    import torch
+
+    from worker.engine.loading import LoadedModel
+
+__all__ = ["Scorer", "format_prompt", "naive_score_items", "encode_requests", "Request"]
+
+ScoreMode = Literal["continuation", "letter"]
+ProgressFn = Callable[[int, int], None]
+BatchSize = int | Literal["auto"]
+
+# "auto" batches by a token budget that halves on CUDA out-of-memory. Rows are also capped,
+# and so are the float32 log-probabilities materialised per batch (rows x kept x vocab).
+_AUTO_TOKENS = {"cuda": 1 << 16, "cpu": 1 << 12}
+_MAX_ROWS = 64
+_MAX_LOGIT_ELEMENTS = 1 << 28
+
+
+@dataclass(frozen=True)
+class Request:
+    """One item tokenised for scoring: the context once, then every option's tokens."""
+
+    index: int
+    item: Item
+    context: str
+    letters: tuple[str, ...]
+    conts: tuple[str, ...]
+    ctx_tokens: tuple[int, ...]
+    cont_tokens: tuple[tuple[int, ...], ...]
+
+    @property
+    def packed_len(self) -> int:
+        # The last token of an option is only ever a target, never an input.
+        return len(self.ctx_tokens) + sum(len(c) - 1 for c in self.cont_tokens)
+
+    @property
+    def tail_len(self) -> int:
+        """Positions whose logits are needed: the context's last token and option inputs."""
+        return 1 + sum(len(c) - 1 for c in self.cont_tokens)
+
+
+def _max_length(loaded: LoadedModel) -> int:
+    config = loaded.model.config
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 2048
+
+
+def _prefix_tokens(loaded: LoadedModel) -> list[int]:
+    """BOS when the tokenizer adds one by default (Llama-style), else nothing (GPT-2-style)."""
+    tokenizer = loaded.tokenizer
+    bos = tokenizer.bos_token_id
+    if isinstance(bos, int) and tokenizer("a")["input_ids"][:1] == [bos]:
+        return [bos]
+    return []
+
+
+def encode_requests(loaded: LoadedModel, items: Sequence[Item], mode: str) -> list[Request]:
+    """Tokenise contexts and continuations exactly as lm-eval's `_encode_pair` does."""
+    tokenizer = loaded.tokenizer
+    prefix = _prefix_tokens(loaded)
+    max_len = _max_length(loaded)
+    staged: list[tuple[Item, str, list[tuple[str, str]]]] = []
+    texts: list[str] = []
+    for item in items:
+        context = format_prompt(item, mode)
+        pairs = continuations(item, mode)
+        # lm-eval moves trailing whitespace of the context onto the continuation.
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            pairs = [(letter, context[-n_spaces:] + cont) for letter, cont in pairs]
+            context = context[:-n_spaces]
+        staged.append((item, context, pairs))
+        texts.append(context)
+        texts.extend(context + cont for _, cont in pairs)
+    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    requests: list[Request] = []
+    cursor = 0
+    for index, (item, context, pairs) in enumerate(staged):
+        ctx = prefix + list(encoded[cursor])
+        conts = []
+        for (letter, _), whole in zip(pairs, encoded[cursor + 1 :], strict=False):
+            tokens = (prefix + list(whole))[len(ctx) :]
+            if not tokens:
+                raise ValueError(f"item {item.id!r}: option {letter} encodes to no tokens")
+            conts.append(tuple(tokens))
+        cursor += 1 + len(pairs)
+        longest = max(len(c) for c in conts)
+        if longest > max_len:
+            raise ValueError(f"item {item.id!r}: an option is longer than the model's context")
+        # Left-truncate like lm-eval, but one cut for all options so they share the context.
+        ctx = ctx[-(max_len + 1 - longest) :]
+        requests.append(
+            Request(
+                index=index,
+                item=item,
+                context=context,
+                letters=tuple(letter for letter, _ in pairs),
+                conts=tuple(cont for _, cont in pairs),
+                ctx_tokens=tuple(ctx),
+                cont_tokens=tuple(conts),
+            )
+        )
+    return requests
+
+
+def _item_score(request: Request, logprobs: list[float], mode: str, normalized: bool) -> ItemScore:
+    options = tuple(
+        OptionScore(letter=letter, continuation=cont, logprob=lp, n_tokens=len(tokens))
+        for letter, cont, lp, tokens in zip(
+            request.letters, request.conts, logprobs, request.cont_tokens, strict=True
+        )
+    )
+    key = (lambda o: o.logprob_per_token) if normalized else (lambda o: o.logprob)
+    # max() keeps the first of equal scores, like lm-eval's np.argmax.
+    chosen = max(options, key=key).letter
+    return ItemScore(
+        item_id=request.item.id,
+        context=request.context,
+        options=options,
+        chosen=chosen,
+        gold=request.item.gold,
+        # Multi-answer gold (MMedBench): the single top option counts as correct when it is
+        # any of the gold letters.
+        correct=chosen in request.item.gold,
+        mode=mode,
+    )
+
+
+def _set_determinism() -> None:
+    import torch
+
+    # cuBLAS needs this before its first use to be deterministic; harmless on CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+class Scorer:
+    """Scores and generates with one loaded model; reuse it for every check of a run."""
+
+    def __init__(
+        self, loaded: LoadedModel, *, batch_size: BatchSize = "auto", seed: int = 0
+    ) -> None:
+        if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be 'auto' or a positive int, got {batch_size!r}")
+        self.loaded = loaded
+        self.batch_size: BatchSize = batch_size
+        self.seed = seed
+        self.oom_backoffs = 0
+        # Work done by successful scoring passes: rows, real tokens fed, padding tokens fed.
+        self.counters = {"forward_passes": 0, "rows": 0, "tokens": 0, "pad_tokens": 0}
+        kind = "cuda" if loaded.device.startswith("cuda") else "cpu"
+        self._token_budget = _AUTO_TOKENS[kind]
+        params = inspect.signature(loaded.model.forward).parameters
+        self._can_keep_logits = "logits_to_keep" in params
+        _set_determinism()
+
+    def _batches(
+        self,
+        lengths: Sequence[int],
+        order: Sequence[int],
+        run: Callable[[list[int]], None],
+        *,
+        extra_tokens: int = 0,
+        logit_positions: int = 1,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        """Run `run` over `order` in batches, halving the auto budget on out-of-memory.
+
+        `order` is longest first, so the first batch is the largest one and an OOM shows
+        at once. A batch only stores its results after its forward pass succeeded, so a
+        retry never double-counts.
+        """
+        import torch
+
+        total, done, start = len(order), 0, 0
+        while start < len(order):
+            width = lengths[order[start]] + extra_tokens
+            batch = list(order[start : start + self._rows_for(width, logit_positions)])
+            try:
+                run(batch)
+                failed = False
+            except torch.OutOfMemoryError:
+                if self.batch_size != "auto" or len(batch) == 1:
+                    raise
+                failed = True
+            if failed:
+                # Outside the except block, so the traceback no longer pins the batch's
+                # tensors. Halve what this batch used, whichever cap had bounded it.
+                self._token_budget = max(1, min(self._token_budget, len(batch) * width) // 2)
+                self.oom_backoffs += 1
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            start += len(batch)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+
+    def _rows_for(self, padded_len: int, logit_positions: int = 1) -> int:
+        """Rows in a batch whose longest row has `padded_len` tokens."""
+        if isinstance(self.batch_size, int):
+            return self.batch_size
+        vocab = int(getattr(self.loaded.model.config, "vocab_size", 0) or 1)
+        by_logits = _MAX_LOGIT_ELEMENTS // max(1, logit_positions * vocab)
+        by_tokens = self._token_budget // max(1, padded_len)
+        return max(1, min(_MAX_ROWS, by_tokens, by_logits))
+
+    def score_items(
+        self,
+        items: Sequence[Item],
+        *,
+        mode: ScoreMode = "continuation",
+        length_normalized: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> list[ItemScore]:
+        """Score every option of every item; choose by sum (or per-token) log-likelihood."""
+        if mode not in ("continuation", "letter"):
+            raise ValueError(f"score_items mode must be continuation or letter, got {mode!r}")
+        attn = getattr(self.loaded.model.config, "_attn_implementation", "eager")
+        if attn not in ("eager", "sdpa"):
+            raise ValueError(f"shared-context scoring needs eager or sdpa attention, not {attn}")
+        requests = encode_requests(self.loaded, items, mode)
+        lengths = [r.packed_len for r in requests]
+        # lm-eval's key: longest first, ties by tokens (counterfactual pairs end up adjacent).
+        order = sorted(
+            range(len(requests)),
+            key=lambda i: (-lengths[i], requests[i].ctx_tokens, requests[i].cont_tokens),
+        )
+        results: dict[int, list[float]] = {}
+
+        def run(batch: list[int]) -> None:
+            results.update(self._score_batch([requests[i] for i in batch]))
+
+        # Conservative: the widest logits window of any item bounds every batch.
+        window = max((r.tail_len for r in requests), default=1)
+        self._batches(lengths, order, run, logit_positions=window, progress=progress)
+        return [_item_score(r, results[r.index], mode, length_normalized) for r in requests]
+
+    def _forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        position_ids: torch.Tensor,
+        logits_to_keep: int,
+    ) -> torch.Tensor:
+        """One forward pass; returns logits for the last `logits_to_keep` positions."""
+        kwargs = {"logits_to_keep": logits_to_keep} if self._can_keep_logits else {}
+        out = self.loaded.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            use_cache=False,
+            **kwargs,
+        )
+        logits: torch.Tensor = out.logits
+        return logits[:, -logits_to_keep:, :]
+
+    def _score_batch(self, batch: list[Request]) -> dict[int, list[float]]:
+        import torch
+
+        input_ids, mask, positions, keep = _pack(self.loaded, batch)
+        with torch.inference_mode():
+            logits = self._forward(input_ids, mask, positions, keep)
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            rows: list[int] = []
+            cols: list[int] = []
+            targets: list[int] = []
+            sizes: list[int] = []
+            for row, request in enumerate(batch):
+                # Window index of the context's last token (rows are left-padded).
+                first = keep - request.tail_len
+                offset = first + 1
+                for tokens in request.cont_tokens:
+                    cols.extend([first, *range(offset, offset + len(tokens) - 1)])
+                    rows.extend([row] * len(tokens))
+                    targets.extend(tokens)
+                    sizes.append(len(tokens))
+                    offset += len(tokens) - 1
+            device = logprobs.device
+            picked = logprobs[
+                torch.tensor(rows, device=device),
+                torch.tensor(cols, device=device),
+                torch.tensor(targets, device=device),
+            ]
+            sums = [float(part.sum()) for part in torch.split(picked, sizes)]
+        real = sum(r.packed_len for r in batch)
+        self.counters["forward_passes"] += 1
+        self.counters["rows"] += len(batch)
+        self.counters["tokens"] += real
+        self.counters["pad_tokens"] += int(input_ids.shape[0] * input_ids.shape[1]) - real
+        out: dict[int, list[float]] = {}
+        cursor = 0
+        for request in batch:
+            n = len(request.cont_tokens)
+            out[request.index] = sums[cursor : cursor + n]
+            cursor += n
+        return out
+
+    def render_prompt(self, prompt: str) -> str:
+        """The exact text fed to `generate`: the chat template applied when there is one."""
+        tokenizer = self.loaded.tokenizer
+        if not getattr(tokenizer, "chat_template", None):
+            return prompt
+        rendered = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+        return str(rendered)
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        progress: ProgressFn | None = None,
+    ) -> list[str]:
+        """Generate a completion per prompt (greedy or seeded sampling), batched, in order."""
+        import torch
+        from transformers import GenerationMixin
+
+        model = self.loaded.model
+        if not isinstance(model, GenerationMixin):
+            raise ValueError(f"{type(model).__name__} cannot generate text")
+
+        tokenizer = self.loaded.tokenizer
+        templated = bool(getattr(tokenizer, "chat_template", None))
+        texts = [self.render_prompt(p) for p in prompts]
+        # A chat template writes its own special tokens; plain prompts get the default ones.
+        encoded = tokenizer(texts, add_special_tokens=not templated)["input_ids"] if texts else []
+        limit = max(1, _max_length(self.loaded) - max_new_tokens)
+        encoded = [list(ids)[-limit:] for ids in encoded]
+        lengths = [len(ids) for ids in encoded]
+        order = sorted(range(len(encoded)), key=lambda i: (-lengths[i], encoded[i]))
+        outputs: dict[int, str] = {}
+        torch.manual_seed(self.seed)
+        options: dict[str, object] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample}
+        if do_sample:
+            options["temperature"] = temperature
+        pad_id = tokenizer.pad_token_id
+
+        def run(batch: list[int]) -> None:
+            width = max(lengths[i] for i in batch)
+            # Decoder-only models continue from the last position: pad on the left.
+            ids = [[pad_id] * (width - lengths[i]) + encoded[i] for i in batch]
+            att = [[0] * (width - lengths[i]) + [1] * lengths[i] for i in batch]
+            device = self.loaded.torch_device
+            with torch.inference_mode():
+                generated = model.generate(
+                    input_ids=torch.tensor(ids, device=device),
+                    attention_mask=torch.tensor(att, device=device),
+                    pad_token_id=pad_id,
+                    **options,
+                )
+            new = generated[:, width:].tolist()
+            for i, tokens in zip(batch, new, strict=True):
+                outputs[i] = str(tokenizer.decode(tokens, skip_special_tokens=True))
+
+        self._batches(lengths, order, run, extra_tokens=max_new_tokens, progress=progress)
+        return [outputs[i] for i in range(len(encoded))]
+
+
+def _pack(
+    loaded: LoadedModel, batch: list[Request]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """Pack each item into one row: context, then every option's input tokens.
+
+    Why packing rather than expanding `past_key_values` across options: one forward per
+    batch with no cache objects, no K-fold copy of the context's keys and values, and it
+    works for any model whose attention takes a 4-D additive mask. Each option attends to
+    the context and to itself only, and its position ids continue from the context, so its
+    log-probs are those of `ctx + option` on its own. Rows are left-padded so every row's
+    needed positions sit at the end, which lets `logits_to_keep` skip the lm_head (the
+    largest matmul for big vocabularies) on the context positions.
+    """
+    import torch
+
+    pad_id = loaded.tokenizer.pad_token_id
+    width = max(r.packed_len for r in batch)
+    ids = torch.full((len(batch), width), pad_id if isinstance(pad_id, int) else 0)
+    segments = torch.full((len(batch), width), -1)
+    positions = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, request in enumerate(batch):
+        tokens = list(request.ctx_tokens)
+        seg = [0] * len(tokens)
+        pos = list(range(len(tokens)))
+        for k, cont in enumerate(request.cont_tokens, start=1):
+            tokens.extend(cont[:-1])
+            seg.extend([k] * (len(cont) - 1))
+            pos.extend(range(len(request.ctx_tokens), len(request.ctx_tokens) + len(cont) - 1))
+        start = width - len(tokens)
+        ids[row, start:] = torch.tensor(tokens)
+        segments[row, start:] = torch.tensor(seg)
+        positions[row, start:] = torch.tensor(pos)
+    # The B x L x L mask is built where it is used, not copied there.
+    device = loaded.torch_device
+    segments = segments.to(device)
+    causal = torch.ones((width, width), dtype=torch.bool, device=device).tril()
+    seg_q = segments[:, :, None]
+    seg_k = segments[:, None, :]
+    # Padding (segment -1) only sees padding, so no row of the softmax is empty.
+    allowed = causal & ((seg_k == seg_q) | ((seg_k == 0) & (seg_q > 0)))
+    dtype = loaded.model.dtype
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
+    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+    keep = max(r.tail_len for r in batch)
+    return ids.to(device), mask[:, None], positions.to(device), keep
+
+
+def naive_score_items(
+    loaded: LoadedModel,
+    items: Sequence[Item],
+    *,
+    mode: ScoreMode = "continuation",
+    length_normalized: bool = False,
+) -> list[ItemScore]:
+    """Reference scorer: one sequence at a time, the context re-encoded for every option.
+
+    This is lm-eval's computation with batch size 1; tests and the benchmark compare the
+    `Scorer` against it.
+    """
+    import torch
+
+    max_len = _max_length(loaded)
+    device = loaded.torch_device
+    scores = []
+    with torch.inference_mode():
+        for request in encode_requests(loaded, items, mode):
+            logprobs = []
+            for cont in request.cont_tokens:
+                row = (list(request.ctx_tokens) + list(cont))[-(max_len + 1) :][:-1]
+                logits = loaded.model(
+                    input_ids=torch.tensor([row], device=device), use_cache=False
+                ).logits[0]
+                picked = torch.log_softmax(logits.float(), dim=-1)[-len(cont) :]
+                index = torch.tensor(cont, device=device)[:, None]
+                logprobs.append(float(picked.gather(1, index).sum()))
+            scores.append(_item_score(request, logprobs, mode, length_normalized))
+    return scores
