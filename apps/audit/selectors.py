@@ -1,0 +1,90 @@
+"""Reads of the audit trail: scoped event lists, chain heads, verification, export records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.accounts.models import Role
+from apps.audit.constants import EXPORT_CHUNK_SIZE
+from apps.audit.models import AuditEvent
+from apps.audit.verify import GENESIS_HASH, HASHED_FIELDS, ChainResult, ChainVerifier, format_time
+from apps.common.tenancy import Actor, scope
+
+AUDIT_READERS = (Role.ADMIN, Role.AUDITOR)
+# An exported or verified event: the hashed fields and the hash, under their export names.
+RECORD_KEYS = (*HASHED_FIELDS, "hash")
+RECORD_COLUMNS = tuple("organization_id" if key == "organization" else key for key in RECORD_KEYS)
+
+
+def record_from_row(row: Sequence[Any] | AuditEvent) -> dict[str, Any]:
+    """The record that is hashed and exported, from a RECORD_COLUMNS row or an event."""
+    if isinstance(row, AuditEvent):
+        row = [getattr(row, column) for column in RECORD_COLUMNS]
+    record = dict(zip(RECORD_KEYS, row, strict=True))
+    record["occurred_at"] = format_time(record["occurred_at"])
+    return record
+
+
+def audit_reader_organization_ids(actor: Actor) -> list[int]:
+    return [org_id for org_id, role in actor.roles.items() if role in AUDIT_READERS]
+
+
+def audit_event_list(*, actor: Actor) -> QuerySet[AuditEvent]:
+    """Events of the organisations where the actor is an admin or an auditor."""
+    return scope(AuditEvent.objects.all(), actor).filter(
+        organization_id__in=audit_reader_organization_ids(actor)
+    )
+
+
+def chain_events(organization_id: int | None) -> QuerySet[AuditEvent]:
+    """The events of one chain: an organisation's, or the platform chain (None)."""
+    if organization_id is None:
+        return AuditEvent.objects.filter(organization__isnull=True)
+    return AuditEvent.objects.filter(organization_id=organization_id)
+
+
+def audit_records(queryset: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
+    """Stream records chain by chain in sequence order, without holding them in memory."""
+    rows = (
+        queryset.order_by("organization_id", "seq")
+        .values_list(*RECORD_COLUMNS)
+        .iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    )
+    for row in rows:
+        yield record_from_row(row)
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last event of a chain: printed on model cards to anchor the chain outside the DB."""
+
+    organization_id: int | None
+    seq: int
+    hash: str
+    occurred_at: datetime | None
+
+
+def audit_chain_head(*, organization_id: int | None) -> ChainHead:
+    tip = (
+        chain_events(organization_id)
+        .order_by("-seq")
+        .values_list("seq", "hash", "occurred_at")
+        .first()
+    )
+    if tip is None:
+        return ChainHead(organization_id, 0, GENESIS_HASH, None)
+    return ChainHead(organization_id, *tip)
+
+
+def audit_chain_verify(*, organization_id: int | None) -> ChainResult:
+    """Re-walk one chain from its first event; the result names the first broken event."""
+    verifier = ChainVerifier(organization_id)
+    for record in audit_records(chain_events(organization_id)):
+        if not verifier.add(record):
+            break
+    return verifier.result
