@@ -1,0 +1,238 @@
+"""API wiring, status codes and role rules for suites, runs, schedules and drift alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from apps.evaluations.models import DriftAlert, EvaluationRun, EvaluationSuite, ItemResult
+from tests.apps.evaluations.conftest import EvalSetup, finished_run, quick_suite
+from tests.factories import AIModelFactory, DatasetVersionFactory, ModelVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+RUNNERS = ["admin", "compliance_officer", "model_developer"]
+READERS = ["clinical_reviewer", "auditor"]
+
+
+@pytest.fixture
+def world(personas: Any) -> dict[str, Any]:
+    suite = quick_suite(personas.org)
+    version = ModelVersionFactory(model=AIModelFactory(organization=personas.org))
+    run = finished_run(suite, version, accuracy=0.75)
+    for i, (language, correct) in enumerate([("en", True), ("en", False), ("es", False)]):
+        ItemResult.objects.create(
+            run=run,
+            shard_index=0,
+            check_name="knowledge",
+            item_id=f"kn-{i}",
+            language=language,
+            group="cardiology" if i else "neurology",
+            correct=correct,
+            chosen="A",
+            gold=["A" if correct else "B"],
+            record={"context": "Question: ...", "options": [], "mode": "continuation"},
+        )
+    return {"suite": suite, "version": version, "run": run}
+
+
+@pytest.mark.parametrize("role", RUNNERS + READERS)
+def test_who_may_start_a_run(
+    role: str, client_for: Any, world: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    body = {"suite": world["suite"].pk, "model_version": world["version"].pk}
+    with django_capture_on_commit_callbacks() as sent:
+        response = client_for(role).post("/api/v1/runs/", body, format="json")
+    assert response.status_code == (201 if role in RUNNERS else 403), response.json()
+    assert len(sent) == (1 if role in RUNNERS else 0)  # the start task, after commit
+    if role in RUNNERS:
+        assert response.json()["status"] == "queued" and response.json()["trigger"] == "api"
+
+
+def test_an_outsider_sees_no_run_and_cannot_start_one(
+    client_for: Any, world: dict[str, Any]
+) -> None:
+    outsider = client_for("outsider")
+    assert outsider.get(f"/api/v1/runs/{world['run'].pk}/").status_code == 404
+    assert outsider.get(f"/api/v1/runs/{world['run'].pk}/items/").status_code == 404
+    assert outsider.get("/api/v1/runs/").json()["count"] == 0
+    body = {"suite": world["suite"].pk, "model_version": world["version"].pk}
+    response = outsider.post("/api/v1/runs/", body, format="json")
+    assert response.status_code == 400 and "No such suite" in response.json()["error"]["message"]
+
+
+def test_a_retried_start_with_one_idempotency_key_starts_one_run(
+    client_for: Any, world: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    api = client_for("model_developer")
+    body = {"suite": world["suite"].pk, "model_version": world["version"].pk}
+    with django_capture_on_commit_callbacks():
+        first = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="ci-42")
+        second = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="ci-42")
+    assert first.status_code == second.status_code == 201
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["id"] == second.json()["id"]
+    assert EvaluationRun.objects.filter(status="queued").count() == 1
+
+
+def test_runs_list_filters_and_shows_progress(client_for: Any, world: dict[str, Any]) -> None:
+    running = EvaluationRun.objects.create(
+        organization=world["suite"].organization,
+        suite=world["suite"],
+        model_version=world["version"],
+        status="running",
+        items_total=200,
+        items_done=50,
+        progress=25.0,
+        started_at=world["run"].created_at,
+    )
+    api = client_for("auditor")
+    listed = api.get("/api/v1/runs/", {"status": "running"}).json()
+    assert [r["id"] for r in listed["results"]] == [running.pk]
+    body = listed["results"][0]
+    assert (body["progress"], body["items_done"], body["items_total"]) == (25.0, 50, 200)
+    assert body["eta_seconds"] is not None and body["eta_seconds"] >= 0
+    model = world["version"].model_id
+    assert api.get("/api/v1/runs/", {"model_version__model": model}).json()["count"] == 2
+    detail = api.get(f"/api/v1/runs/{world['run'].pk}/").json()
+    assert detail["verdict"] == "" and "manifest" in detail and detail["eta_seconds"] is None
+
+
+def test_per_item_results_are_paged_and_filterable(client_for: Any, world: dict[str, Any]) -> None:
+    api = client_for("auditor")
+    url = f"/api/v1/runs/{world['run'].pk}/items/"
+    everything = api.get(url, {"page_size": 2}).json()
+    assert everything["count"] == 3 and len(everything["results"]) == 2 and everything["next"]
+    wrong = api.get(url, {"wrong": "true"}).json()["results"]
+    assert {(r["item_id"], r["correct"]) for r in wrong} == {("kn-1", False), ("kn-2", False)}
+    spanish = api.get(url, {"wrong": "true", "language": "es", "group": "cardiology"}).json()
+    assert [r["item_id"] for r in spanish["results"]] == ["kn-2"]
+    assert spanish["results"][0]["prompt"] == "Question: ..."
+    assert api.get(url, {"wrong": "maybe"}).status_code == 400
+
+
+def test_results_and_comparison_of_two_runs(client_for: Any, world: dict[str, Any]) -> None:
+    later = finished_run(world["suite"], world["version"], accuracy=0.55)
+    api = client_for("clinical_reviewer")
+    results = api.get(f"/api/v1/runs/{later.pk}/results/").json()
+    assert [r["check_name"] for r in results] == ["knowledge"]
+    compared = api.get("/api/v1/runs/compare/", {"a": world["run"].pk, "b": later.pk}).json()
+    overall = next(m for m in compared["metrics"] if m["group"] is None)
+    assert overall["change"] == pytest.approx(-0.20)
+    assert overall["regression"] and compared["regressions"] == 1
+    assert api.get("/api/v1/runs/compare/", {"a": world["run"].pk}).status_code == 400
+
+
+@pytest.mark.parametrize(("role", "status"), [("auditor", 403), ("model_developer", 200)])
+def test_who_may_cancel_a_run(
+    role: str, status: int, client_for: Any, world: dict[str, Any]
+) -> None:
+    queued = EvaluationRun.objects.create(
+        organization=world["suite"].organization,
+        suite=world["suite"],
+        model_version=world["version"],
+    )
+    response = client_for(role).post(f"/api/v1/runs/{queued.pk}/cancel/")
+    assert response.status_code == status
+    queued.refresh_from_db()
+    assert queued.status == ("cancelled" if status == 200 else "queued")
+
+
+def test_a_finished_run_cannot_be_cancelled(client_for: Any, world: dict[str, Any]) -> None:
+    response = client_for("compliance_officer").post(f"/api/v1/runs/{world['run'].pk}/cancel/")
+    assert response.status_code == 400
+    assert "this one is succeeded" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("compliance_officer", 201), ("admin", 201), ("model_developer", 403), ("auditor", 403)],
+)
+def test_who_may_define_a_suite(role: str, status: int, client_for: Any, personas: Any) -> None:
+    dataset = DatasetVersionFactory(dataset__organization=personas.org)
+    body = {
+        "name": "Release gate",
+        "checks": ["knowledge"],
+        "datasets": [dataset.pk],
+        "thresholds": {"knowledge": {"accuracy": {">=": 0.6}}},
+    }
+    response = client_for(role).post("/api/v1/suites/", body, format="json")
+    assert response.status_code == status, response.json()
+
+
+def test_a_changed_suite_is_a_new_version_and_old_runs_keep_theirs(
+    client_for: Any, world: dict[str, Any]
+) -> None:
+    suite = world["suite"]
+    api = client_for("compliance_officer")
+    body = {"thresholds": {"knowledge": {"accuracy": {">=": 0.8}}}}
+    response = api.patch(f"/api/v1/suites/{suite.pk}/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["version"] == 2 and response.json()["id"] != suite.pk
+    assert EvaluationSuite.objects.get(pk=suite.pk).thresholds["knowledge"]["accuracy"] == {
+        ">=": 0.5
+    }
+    assert world["run"].suite_id == suite.pk
+    bad = api.patch(f"/api/v1/suites/{suite.pk}/", {"checks": ["telepathy"]}, format="json")
+    assert bad.status_code == 400 and "unknown check" in bad.json()["error"]["message"]
+    assert client_for("outsider").get(f"/api/v1/suites/{suite.pk}/").status_code == 404
+
+
+def test_schedules_crud_keeps_beat_in_step(client_for: Any, world: dict[str, Any]) -> None:
+    api = client_for("compliance_officer")
+    body = {
+        "name": "Nightly",
+        "suite": world["suite"].pk,
+        "model": world["version"].model_id,
+        "cron": "0 2 * * *",
+        "cron_timezone": "America/New_York",
+    }
+    assert (
+        client_for("model_developer").post("/api/v1/schedules/", body, format="json").status_code
+        == 403
+    )
+    created = api.post("/api/v1/schedules/", body, format="json")
+    assert created.status_code == 201, created.json()
+    pk = created.json()["id"]
+    task = PeriodicTask.objects.get(name=created.json()["periodic_task"])
+    assert str(task.crontab.timezone) == "America/New_York"
+    bad = api.patch(f"/api/v1/schedules/{pk}/", {"cron": "0 25 * * *"}, format="json")
+    assert bad.status_code == 400 and "Invalid cron expression" in bad.json()["error"]["message"]
+    assert (
+        api.patch(f"/api/v1/schedules/{pk}/", {"enabled": False}, format="json").status_code == 200
+    )
+    assert not PeriodicTask.objects.get(pk=task.pk).enabled
+    assert api.delete(f"/api/v1/schedules/{pk}/").status_code == 204
+    assert not PeriodicTask.objects.filter(pk=task.pk).exists()
+
+
+def test_drift_alerts_are_listed_and_acknowledged_by_compliance(
+    client_for: Any, world: dict[str, Any]
+) -> None:
+    from apps.evaluations import services
+
+    later = finished_run(world["suite"], world["version"], accuracy=0.40, trigger="schedule")
+    services.drift_compare(run=later)
+    alerts = client_for("auditor").get("/api/v1/drift-alerts/", {"acknowledged_at__isnull": True})
+    assert {a["kind"] for a in alerts.json()["results"]} == {"regression", "new_failure"}
+    pk = alerts.json()["results"][0]["id"]
+    assert client_for("auditor").post(f"/api/v1/drift-alerts/{pk}/acknowledge/").status_code == 403
+    done = client_for("compliance_officer").post(f"/api/v1/drift-alerts/{pk}/acknowledge/")
+    assert done.status_code == 200 and done.json()["acknowledged_at"]
+    assert DriftAlert.objects.filter(acknowledged_at__isnull=True).count() == 1
+
+
+def test_a_run_started_from_the_api_runs_in_process_without_a_broker(
+    client_for: Any, knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The embedded default: no CELERY_BROKER_URL, so the tasks (chord included) run eagerly."""
+    api = client_for("model_developer")
+    body = {"suite": knowledge_setup.suite.pk, "model_version": knowledge_setup.version.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post("/api/v1/runs/", {**body, "shard_size": 5}, format="json")
+    run = api.get(f"/api/v1/runs/{created.json()['id']}/").json()
+    assert run["status"] == "succeeded" and run["progress"] == 100 and run["shards_total"] == 3
+    items = api.get(f"/api/v1/runs/{run['id']}/items/", {"check": "knowledge"}).json()
+    assert items["count"] == 12

@@ -1,0 +1,294 @@
+"""Run services in eager mode (tasks in-process): start, shards, crash paths, cancel, finalise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.evaluations import services
+from apps.evaluations.models import CheckResult, EvaluationRun, ItemResult, RunShard
+from apps.evaluations.services.shards import _machine
+from tests.apps.evaluations.conftest import EvalSetup
+
+pytestmark = pytest.mark.django_db
+
+
+def _each_item_once(run: EvaluationRun, rows: int) -> None:
+    results = ItemResult.objects.filter(run=run)
+    assert results.count() == rows
+    assert (
+        not results.values("check_name", "item_id", "language")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+
+
+def _planned(setup: EvalSetup, capture: Any, shard_size: int = 4) -> EvaluationRun:
+    """A run claimed and split into shards, none of them processed yet."""
+    with capture():
+        run = services.run_create(
+            suite=setup.suite, model_version=setup.version, shard_size=shard_size
+        )
+    with capture():  # the chord is not sent: the test drives the shards
+        assert services.run_start(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_run_of_every_check_succeeds_in_process(
+    setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_create(suite=setup.suite, model_version=setup.version, shard_size=10)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.items_total == setup.rows and run.items_done == setup.rows
+    assert run.progress == 100 and run.verdict in ("pass", "fail")
+    _each_item_once(run, setup.rows)
+    results = {r.check_name: r for r in CheckResult.objects.filter(run=run)}
+    assert set(results) == {"knowledge", "hallucination", "bias", "multilingual"}
+    accuracy = next(m for m in results["knowledge"].metrics if m["name"] == "accuracy")
+    assert accuracy["ci_low"] is not None and accuracy["n"] == 12
+    # 51 rows, 49 work units: knowledge and multilingual share kn-001 and kn-002 in English,
+    # which are scored once; in shards of 10 units.
+    assert RunShard.objects.filter(run=run, status="done").count() == run.shards_total == 5
+    manifest = run.manifest
+    assert manifest["model"]["weights_digest"] == setup.version.weights_digest
+    assert [d["sha256"] for d in manifest["datasets"]] == [
+        v.sha256 for v in sorted(setup.datasets.values(), key=lambda v: v.pk)
+    ]
+    assert len(manifest["shards"]) == 5
+    assert manifest["scoring"] == {"items_requested": 51, "items_scored": 49, "oom_backoffs": 0}
+    # Audited: the run's creation, its start (a conditional UPDATE) and its end.
+    changes = AuditEvent.objects.filter(object_type="evaluations.evaluationrun", object_id=run.pk)
+    statuses = [e.changes.get("status") for e in changes.order_by("seq") if "status" in e.changes]
+    assert statuses == [[None, "queued"], ["queued", "running"], ["running", "succeeded"]]
+
+
+def test_a_run_is_started_once_however_often_its_message_comes(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    shards = run.shards_total
+    with django_capture_on_commit_callbacks() as sent:
+        assert services.run_start(run_id=run.pk) is False
+    assert not sent
+    assert RunShard.objects.filter(run=run).count() == shards
+
+
+def test_a_redelivered_shard_writes_and_counts_nothing_twice(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    shard = RunShard.objects.get(run=run, index=0)
+    assert services.shard_process(shard_id=shard.pk, worker="a/x:1") == "done"
+    before = run.__class__.objects.get(pk=run.pk).items_done
+    assert services.shard_process(shard_id=shard.pk, worker="b/y:2").startswith("skipped")
+    assert ItemResult.objects.filter(run=run).count() == shard.items_total
+    assert run.__class__.objects.get(pk=run.pk).items_done == before == shard.items_total
+
+
+def test_a_shard_held_by_a_live_worker_is_not_run_twice(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    shard = RunShard.objects.get(run=run, index=0)
+    RunShard.objects.filter(pk=shard.pk).update(
+        status="running", worker="elsewhere/boot:42", attempts=1, heartbeat_at=timezone.now()
+    )
+    assert services.shard_process(shard_id=shard.pk).startswith("skipped")
+    shard.refresh_from_db()
+    assert (shard.status, shard.attempts, shard.worker) == ("running", 1, "elsewhere/boot:42")
+    assert not ItemResult.objects.filter(run=run).exists()
+
+
+def test_a_shard_whose_process_died_on_this_machine_is_taken_over_at_once(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    shard = RunShard.objects.get(run=run, index=0)
+    RunShard.objects.filter(pk=shard.pk).update(
+        status="running", worker=f"{_machine()}:{dead.pid}", attempts=1, heartbeat_at=timezone.now()
+    )
+    assert services.shard_process(shard_id=shard.pk) == "done"
+    shard.refresh_from_db()
+    assert shard.status == "done" and shard.attempts == 2
+    assert "taken over" in shard.error
+    assert ItemResult.objects.filter(run=run).count() == shard.items_total
+
+
+def test_the_sweeper_requeues_a_silent_shard_and_the_run_completes(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    lost = RunShard.objects.get(run=run, index=0)
+    stale = timezone.now() - timedelta(seconds=settings.CAREALIGN_SHARD_HEARTBEAT_TIMEOUT + 1)
+    RunShard.objects.filter(pk=lost.pk).update(
+        status="running", worker="gone/boot:7", attempts=1, heartbeat_at=stale
+    )
+    for shard in RunShard.objects.filter(run=run).exclude(pk=lost.pk):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.shard_process(shard_id=shard.pk)
+    run.refresh_from_db()
+    assert run.status == "running"  # the chord cannot finish: one shard's worker is gone
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = services.runs_sweep()
+    assert counts["requeued"] == 1
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    _each_item_once(run, knowledge_setup.rows)
+    lost.refresh_from_db()
+    assert lost.attempts == 2 and "requeued by the sweeper" in lost.error
+
+
+def test_the_sweeper_fails_a_run_whose_shard_keeps_dying(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    stale = timezone.now() - timedelta(seconds=settings.CAREALIGN_SHARD_HEARTBEAT_TIMEOUT + 1)
+    RunShard.objects.filter(run=run, index=2).update(
+        status="running",
+        worker="gone/boot:7",
+        attempts=settings.CAREALIGN_SHARD_MAX_ATTEMPTS,
+        heartbeat_at=stale,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.runs_sweep()["failed"] == 1
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "Shard 2 was started 3 times without finishing" in run.error
+
+
+def test_the_sweeper_finalises_a_run_whose_shards_are_all_done(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks, shard_size=100)
+    with django_capture_on_commit_callbacks():  # the finalise message is lost
+        services.shard_process(shard_id=RunShard.objects.get(run=run).pk)
+    assert services.runs_sweep()["finalised"] == 0  # it may still be finalising
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    RunShard.objects.filter(run=run).update(finished_at=an_hour_ago)
+    EvaluationRun.objects.filter(pk=run.pk).update(dispatched_at=an_hour_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.runs_sweep()["finalised"] == 1
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+
+
+def test_finalising_waits_for_every_shard_and_happens_once(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    assert services.run_finalize(run_id=run.pk) is None
+    for shard in RunShard.objects.filter(run=run):
+        with django_capture_on_commit_callbacks():
+            services.shard_process(shard_id=shard.pk)
+    assert services.run_finalize(run_id=run.pk) is not None
+    assert services.run_finalize(run_id=run.pk) is None  # the chord body, after the last shard
+    assert CheckResult.objects.filter(run=run).count() == 1
+
+
+def test_cancelling_a_running_run_stops_its_shard_after_one_batch(
+    knowledge_setup: EvalSetup,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+    monkeypatch: Any,
+) -> None:
+    settings.CAREALIGN_SCORING_BATCH_SIZE = "1"
+    settings.CAREALIGN_PROGRESS_INTERVAL = 0
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks, shard_size=100)
+    batches = []
+
+    def cancel_during_first_batch(seconds: float) -> None:
+        batches.append(seconds)
+        if len(batches) == 1:
+            services.run_cancel(run=run)
+
+    monkeypatch.setattr("apps.evaluations.services.shards.time.sleep", cancel_during_first_batch)
+    shard = RunShard.objects.get(run=run)
+    outcome = services.shard_process(shard_id=shard.pk, delay_per_batch=0.01)
+    assert outcome == "stopped: the run is cancelled"
+    assert len(batches) == 1  # the next batch was never scored
+    shard.refresh_from_db()
+    run.refresh_from_db()
+    assert (shard.status, run.status) == ("cancelled", "cancelled")
+    assert not ItemResult.objects.filter(run=run).exists()
+
+
+def test_a_cancelled_queued_run_never_starts(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks():
+        run = services.run_create(
+            suite=knowledge_setup.suite, model_version=knowledge_setup.version
+        )
+    services.run_cancel(run=run)
+    assert services.run_start(run_id=run.pk) is False
+    run.refresh_from_db()
+    assert run.status == "cancelled" and run.shards_total == 0
+    with pytest.raises(ValidationError, match="this one is cancelled"):
+        services.run_cancel(run=run)
+
+
+def test_two_different_items_under_one_id_fail_the_run_with_the_reason(
+    setup: EvalSetup, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core.files import File
+
+    from apps.registry import services as registry
+    from tests.factories import DatasetFactory
+
+    original = setup.datasets["knowledge"].file.path
+    first = json.loads(Path(original).read_text().splitlines()[0])
+    clash = tmp_path / "clash.jsonl"
+    clash.write_text(json.dumps({**first, "gold": ["A" if first["gold"] != ["A"] else "B"]}) + "\n")
+    with clash.open("rb") as handle:
+        version = registry.dataset_version_create(
+            dataset=DatasetFactory(organization=setup.org),
+            upload=File(handle, name="clash.jsonl"),  # type: ignore[arg-type]
+            format="jsonl",
+            phi_status="none",
+            licence="CC BY 4.0",
+            provenance="test",
+        )
+    suite = services.suite_new_version(
+        suite=setup.suite,
+        datasets=[*setup.datasets.values(), version],
+        dataset_checks={**setup.suite.dataset_checks, str(version.pk): ["knowledge"]},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_create(suite=suite, model_version=setup.version)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith("Planning failed: check knowledge: two different items share id")
+
+
+def test_the_model_is_loaded_once_per_process(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    from worker.engine import loading
+
+    loading.clear_model_cache()
+    real, calls = loading._load, []
+
+    def counting(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(loading, "_load", counting)
+    run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
+    for shard in RunShard.objects.filter(run=run):
+        with django_capture_on_commit_callbacks():
+            services.shard_process(shard_id=shard.pk)
+    assert len(calls) == 1 and run.shards_total > 1
