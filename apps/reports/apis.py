@@ -1,0 +1,350 @@
+"""API for model cards and the documentation they need.
+
+Compliance officers and admins draft and issue; model developers may draft (a release
+pipeline's token); every member, auditors included, reads and downloads; any signed-in user of
+any organisation may verify a card by digest or upload, and learns only what the card shows.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import Role
+from apps.common.api import ScopedViewSet, idempotent
+from apps.common.tenancy import scope
+from apps.common.uploads import UploadTooLarge
+from apps.registry.models import AIModel, ModelVersion
+from apps.reports import selectors, services
+from apps.reports.constants import DOCUMENTATION_FIELDS, FORMATS, VERIFY_MAX_BYTES
+from apps.reports.document import document_build
+from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
+from apps.reports.profiles import PROFILES
+
+DRAFTERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
+ISSUERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
+    organization: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    profile_title = serializers.CharField(source="get_profile_display", read_only=True)
+    issued_by = serializers.CharField(source="issued_by.printed_name", default=None)
+    sha256 = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelCard
+        fields = [
+            "id",
+            "organization",
+            "model",
+            "model_version",
+            "profile",
+            "profile_title",
+            "version",
+            "status",
+            "progress",
+            "error",
+            "completeness",
+            "sha256",
+            "files",
+            "status_url",
+            "created_at",
+            "rendered_at",
+            "issued_at",
+            "issued_by",
+            "superseded_by",
+            "superseded_at",
+        ]
+
+    def _url(self, name: str, **kwargs: Any) -> str:
+        path = reverse(name, kwargs=kwargs)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_sha256(self, obj: ModelCard) -> dict[str, str | None]:
+        return {fmt: obj.sha256_of(fmt) or None for fmt in FORMATS}
+
+    def get_files(self, obj: ModelCard) -> dict[str, str]:
+        return {
+            fmt: self._url("model-card-file", pk=obj.pk, fmt=fmt)
+            for fmt in FORMATS
+            if obj.sha256_of(fmt)
+        }
+
+    def get_status_url(self, obj: ModelCard) -> str:
+        return self._url("model-card-detail", pk=obj.pk)
+
+
+class ModelCardInputSerializer(serializers.Serializer[Any]):
+    model_version = serializers.IntegerField()
+    profile = serializers.ChoiceField(choices=CardProfile.choices)
+
+
+class VerifyInputSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(required=False, help_text="The card file (PDF, JSON, XML, MD)")
+    sha256 = serializers.RegexField(SHA256, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("file")) == bool(attrs.get("sha256")):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give either a file or a sha256, not both."]}
+            )
+        return attrs
+
+
+class VerifyOutputSerializer(serializers.Serializer[Any]):
+    issued = serializers.BooleanField()
+    sha256 = serializers.CharField()
+    format = serializers.CharField(required=False)
+    card = serializers.UUIDField(required=False)
+    card_version = serializers.IntegerField(required=False)
+    organization = serializers.CharField(required=False)
+    model = serializers.CharField(required=False)
+    model_version = serializers.CharField(required=False)
+    profile = serializers.CharField(required=False)
+    profile_title = serializers.CharField(required=False)
+    status = serializers.CharField(required=False, help_text="current | superseded")
+    issued_at = serializers.DateTimeField(required=False)
+    superseded_at = serializers.DateTimeField(required=False, allow_null=True)
+    superseded_by_version = serializers.IntegerField(required=False, allow_null=True)
+
+
+class CardConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "card_state"
+
+
+def _incomplete(exc: services.CardIncomplete) -> Response:
+    return Response(
+        {
+            "error": {
+                "status": 400,
+                "code": "card_incomplete",
+                "message": str(exc),
+                "missing": exc.missing,
+            }
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Model cards: draft (202, rendered by a worker), download, issue, verify."""
+
+    queryset = ModelCard.objects.select_related("organization", "issued_by")
+    serializer_class = ModelCardOutputSerializer
+    write_roles = DRAFTERS
+    filterset_fields = ["model", "model_version", "profile", "status"]
+    ordering_fields = ["created_at", "version", "issued_at"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def _version(self, pk: int) -> ModelVersion:
+        version = (
+            scope(ModelVersion.objects.select_related("model"), self.actor).filter(pk=pk).first()
+        )
+        if version is None:
+            raise serializers.ValidationError({"model_version": ["No such model version."]})
+        return version
+
+    @extend_schema(request=ModelCardInputSerializer, responses={202: ModelCardOutputSerializer})
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = ModelCardInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = self._version(data.validated_data["model_version"])
+        if not self.actor.has_role(version.model.organization_id, DRAFTERS):
+            self.permission_denied(request, message="Your role does not allow drafting cards.")
+        card = services.model_card_request(
+            model_version=version,
+            profile=data.validated_data["profile"],
+            user=request.user,
+            token=self.actor.token,
+        )
+        body = ModelCardOutputSerializer(card, context={"request": request}).data
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}
+        )
+
+    @extend_schema(request=None, responses={200: ModelCardOutputSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def issue(self, request: Request, pk: str) -> Response:
+        card = self.get_object()
+        if not self.actor.has_role(card.organization_id, ISSUERS):
+            self.permission_denied(
+                request, message="Only compliance officers and admins issue model cards."
+            )
+        try:
+            card = services.model_card_issue(card=card, user=request.user, actor=self.actor)
+        except services.CardIncomplete as exc:
+            return _incomplete(exc)
+        except services.CardStateError as exc:
+            raise CardConflict(str(exc)) from exc
+        return Response(ModelCardOutputSerializer(card, context={"request": request}).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(
+        detail=True, methods=["get"], url_path=r"files/(?P<fmt>pdf|json|xml|md)", url_name="file"
+    )
+    def file(self, request: Request, pk: str, fmt: str) -> HttpResponse:
+        card = self.get_object()
+        try:
+            found = services.model_card_file(card=card, fmt=fmt, actor=self.actor)
+        except services.CardFileMissing as exc:
+            raise exceptions.NotFound(str(exc)) from exc
+        response = HttpResponse(found.content, content_type=found.content_type)
+        disposition = "inline" if fmt == "pdf" else "attachment"
+        response["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
+        response["Digest"] = f"sha-256={found.sha256}"
+        response["X-Content-SHA256"] = found.sha256
+        response["X-Card-Status"] = card.status
+        return response
+
+    @extend_schema(request=VerifyInputSerializer, responses={200: VerifyOutputSerializer})
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
+    def verify(self, request: Request) -> Response:
+        data = VerifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data.get("file")
+        if upload is not None:
+            if upload.size > VERIFY_MAX_BYTES:
+                raise UploadTooLarge(VERIFY_MAX_BYTES)
+            digest = services.sha256_of_upload(upload.chunks())
+        else:
+            digest = data.validated_data["sha256"]
+        answer = services.model_card_verify(sha256=digest, actor=self.actor)
+        return Response(answer)  # VerifyOutputSerializer documents it; absent keys stay absent
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model_version", int, required=True),
+            OpenApiParameter("profile", str, required=True, enum=CardProfile.values),
+        ],
+        responses={200: dict},
+    )
+    @action(detail=False, methods=["get"])
+    def completeness(self, request: Request) -> Response:
+        """Preview a profile's completeness for a model version without drafting a card."""
+        data = ModelCardInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        version = self._version(data.validated_data["model_version"])
+        ctx = selectors.card_context_load(model_version_id=version.pk)
+        preview = ModelCard(
+            model=version.model,
+            model_version=version,
+            profile=data.validated_data["profile"],
+            version=0,
+        )
+        document = document_build(card=preview, ctx=ctx, status="draft")
+        return Response(document["completeness"])
+
+    @extend_schema(responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def profiles(self, request: Request) -> Response:
+        """Each profile's fields: required or not, where each comes from, where to fill it."""
+        return Response(
+            [
+                {
+                    "profile": p.key,
+                    "title": p.title,
+                    "reference": p.reference,
+                    "formats": ["pdf", "json", "md", *p.extra_formats],
+                    "sections": [
+                        {
+                            "id": s.id,
+                            "title": s.title,
+                            "fields": [
+                                {
+                                    "id": f.id,
+                                    "label": f.label,
+                                    "reference": f.reference,
+                                    "required": f.required,
+                                    "source": f.source,
+                                    "fill_hint": f.fill_hint,
+                                }
+                                for f in s.fields
+                            ],
+                        }
+                        for s in p.sections
+                    ],
+                }
+                for p in PROFILES.values()
+            ]
+        )
+
+
+class DocumentationOutputSerializer(serializers.ModelSerializer[ModelDocumentation]):
+    updated_by = serializers.CharField(source="updated_by.username", default=None)
+
+    class Meta:
+        model = ModelDocumentation
+        fields = ["model", "values", "revision", "updated_at", "updated_by"]
+
+
+class DocumentationInputSerializer(serializers.Serializer[Any]):
+    values = serializers.DictField(
+        help_text='Fields to set (null or "" removes one); see /model-documentation/fields/'
+    )
+
+
+class ModelDocumentationApi(ScopedViewSet):
+    """Per-model documentation the registry does not hold (contact, funding, standards...).
+
+    Addressed by the model's id; reading needs any role, editing is for compliance officers
+    and admins. Every edit is audited with before and after, and bumps the revision.
+    """
+
+    queryset = AIModel.objects.select_related("organization")
+    write_roles = ISSUERS
+    lookup_value_regex = r"\d+"
+
+    def _out(self, model: AIModel) -> dict[str, Any]:
+        doc = ModelDocumentation.objects.filter(model=model).first()
+        if doc is None:
+            return {
+                "model": model.pk,
+                "values": {},
+                "revision": 0,
+                "updated_at": None,
+                "updated_by": None,
+            }
+        return dict(DocumentationOutputSerializer(doc).data)
+
+    @extend_schema(responses=DocumentationOutputSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self._out(self.get_object()))
+
+    @extend_schema(request=DocumentationInputSerializer, responses=DocumentationOutputSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        model = self.get_object()
+        data = DocumentationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.model_documentation_update(
+            model=model, values=data.validated_data["values"], user=request.user
+        )
+        return Response(self._out(model))
+
+    @extend_schema(responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def fields(self, request: Request) -> Response:
+        return Response(
+            [
+                {"key": k, "label": label, "help": help}
+                for k, (label, help) in DOCUMENTATION_FIELDS.items()
+            ]
+        )

@@ -1,0 +1,155 @@
+"""The card document: one JSON-serialisable dict per card, built from a loaded context.
+
+`selectors.card_context_load` does every database read (a fixed number of queries, whatever
+the number of runs, checks and items); everything here is pure computation over the context,
+so the quantitative fields are always computed at render time and never stored as text.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from apps.reports.constants import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from apps.accounts.models import Organization
+    from apps.evaluations.models import CheckResult, DriftAlert, EvaluationRun, Schedule
+    from apps.registry.models import AIModel, DatasetVersion, ModelVersion, ModelVersionDataset
+    from apps.reports.models import ModelCard
+
+
+@dataclass
+class RunFacts:
+    """The latest succeeded run of one suite on the card's model version."""
+
+    run: EvaluationRun
+    suite_name: str
+    suite_label: str
+    origin: str | None  # same_source | external | local | None (not classified)
+    checks: dict[str, CheckResult]
+    datasets: list[DatasetVersion]
+
+    @property
+    def date(self) -> str:
+        when = self.run.finished_at or self.run.created_at
+        return when.date().isoformat()
+
+    @property
+    def label(self) -> str:
+        return f"{self.suite_label}, run {self.run.pk} ({self.date})"
+
+
+@dataclass
+class CardContext:
+    """Everything a card is built from, loaded once."""
+
+    organization: Organization
+    model: AIModel
+    version: ModelVersion
+    documentation: dict[str, Any]
+    documentation_revision: int
+    training_links: list[ModelVersionDataset]
+    runs: list[RunFacts]
+    history: list[tuple[EvaluationRun, CheckResult]]  # knowledge results, oldest first
+    schedules: list[Schedule]
+    schedule_run_counts: dict[int, int]
+    drift_alerts: list[DriftAlert]
+    versions: list[ModelVersion]  # all versions of the model, oldest first
+    signatures: list[dict[str, Any]]
+    audit: dict[str, Any]
+    now: datetime
+    previous_issued: list[dict[str, Any]] = field(default_factory=list)
+
+    def runs_with(self, *checks: str, origin: str | None | bool = True) -> list[RunFacts]:
+        """Runs holding any of the checks; origin=True means any origin."""
+        return [
+            r
+            for r in self.runs
+            if any(c in r.checks for c in checks) and (origin is True or r.origin == origin)
+        ]
+
+
+@functools.cache
+def software_id() -> str:
+    """The producing application, for CHAI's chaiMcSoftwareId: 'CareAlign <version>'."""
+    try:
+        with (Path(settings.BASE_DIR) / "pyproject.toml").open("rb") as handle:
+            version = tomllib.load(handle)["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        version = "unknown"
+    return f"CareAlign {version}"
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def document_build(
+    *, card: ModelCard, ctx: CardContext, status: str, issued_by: str | None = None
+) -> dict[str, Any]:
+    """Return the card document for `card` in its profile, with the given status."""
+    from apps.reports.profiles import PROFILES
+    from apps.reports.profiles.base import build_sections, completeness
+    from apps.reports.profiles.common import manifest_of, results
+
+    profile = PROFILES[card.profile]
+    sections = build_sections(profile, ctx)
+    model, version = ctx.model, ctx.version
+    latest = ctx.runs[0] if ctx.runs else None
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "card": {
+            "id": str(card.pk),
+            "version": card.version,
+            "status": status,
+            "profile": profile.key,
+            "profile_title": profile.title,
+            "profile_reference": profile.reference,
+            "generated_at": iso(ctx.now),
+            "issued_at": iso(ctx.now) if status == "issued" else None,
+            "issued_by": issued_by,
+            "software_id": software_id(),
+        },
+        "organization": {
+            "name": ctx.organization.name,
+            "slug": ctx.organization.slug,
+            "kind": ctx.organization.kind,
+        },
+        "model": {
+            "id": model.pk,
+            "name": model.name,
+            "intended_use": model.intended_use,
+            "intended_users": model.intended_users,
+            "target_population": model.target_population,
+            "decision_role": model.decision_role,
+            "out_of_scope_uses": model.out_of_scope_uses,
+            "application_area": model.application_area,
+            "risk_class": model.risk_class,
+        },
+        "model_version": {
+            "id": version.pk,
+            "version_label": version.version_label,
+            "source_kind": version.source_kind,
+            "source": version.source,
+            "weights_digest": version.weights_digest,
+            "base_model": version.base_model,
+            "alignment_techniques": list(version.alignment_techniques or []),
+            "lifecycle_stage": version.lifecycle_stage,
+            "created_at": iso(version.created_at),
+        },
+        "sections": sections,
+        "results": results(ctx),
+        "signatures": list(ctx.signatures),
+        "completeness": completeness(sections),
+        "manifest": manifest_of(latest.run) if latest else None,
+        "audit": dict(ctx.audit),
+    }

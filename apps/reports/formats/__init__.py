@@ -1,0 +1,1 @@
+"""Machine-readable renderings of a card document: JSON, CHAI XML and a Hugging Face README."""

@@ -1,0 +1,490 @@
+"""Writes for model cards: documentation, drafting (rendering), issuing, downloads, verification.
+
+Drafting is free; issuing rebuilds the card from the current data, refuses while a required
+field is missing, stores every rendered file under its SHA-256 and freezes the row; the
+previous issued card of the same model and profile becomes superseded in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from apps.common.tenancy import Actor
+from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
+from apps.registry.models import AIModel, ModelVersion
+from apps.reports import selectors
+from apps.reports.constants import (
+    CARD_MEDIA_DIR,
+    DATA_ORIGINS,
+    DOCUMENTATION_FIELDS,
+    FORMATS,
+    LIST_DOCUMENTATION_FIELDS,
+    NUMBER_DOCUMENTATION_FIELDS,
+    OBJECT_DOCUMENTATION_FIELDS,
+    OUTPUT_TYPES,
+)
+from apps.reports.document import document_build, software_id
+from apps.reports.formats import chai_xml, hf_readme, json_schema
+from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
+
+logger = logging.getLogger(__name__)
+Status = ModelCard.Status
+JSON_ATTACHMENT = "model-card.json"
+XML_ATTACHMENT = "model-card.chai.xml"
+
+
+class CardIncomplete(Exception):
+    """Issuing refused: required fields are missing (listed with where to fill them)."""
+
+    def __init__(self, missing: list[dict[str, Any]]) -> None:
+        self.missing = missing
+        names = "; ".join(f"{m['label']} ({m['fill_hint']})" for m in missing)
+        super().__init__(
+            f"The card cannot be issued: {len(missing)} required field(s) missing: {names}"
+        )
+
+
+class CardStateError(Exception):
+    """The card is not in a state that allows the operation (e.g. issuing an issued card)."""
+
+
+class CardFileMissing(Exception):
+    """The card has no file in this format (not rendered yet, or not this profile's format)."""
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def _audit(
+    *,
+    action: str,
+    organization: int | None,
+    obj: models.Model | None = None,
+    label: str = "",
+    changes: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+) -> None:
+    if not django_apps.is_installed("apps.audit"):
+        return
+    from apps.audit.services import audit_record
+
+    audit_record(
+        action=action,
+        organization=organization,
+        obj=obj,
+        label=label,
+        changes=changes or {},
+        actor=actor,
+    )
+
+
+# --- documentation -------------------------------------------------------------------------
+
+
+def _clean_value(key: str, value: Any) -> Any:
+    if key in LIST_DOCUMENTATION_FIELDS:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError({key: ["Must be a list of strings."]})
+        if key == "demographic_input_features":
+            unknown = sorted(set(value) - set(HTI1_DEMOGRAPHIC_VARIABLES))
+            known = sorted(HTI1_DEMOGRAPHIC_VARIABLES)
+            if unknown:
+                raise ValidationError({key: [f"Unknown variables {unknown}; use {known}."]})
+        return [v.strip() for v in value if v.strip()]
+    if key in OBJECT_DOCUMENTATION_FIELDS:
+        if not isinstance(value, dict) or not all(v in DATA_ORIGINS for v in value.values()):
+            raise ValidationError(
+                {key: [f"Must map suite names to one of {sorted(DATA_ORIGINS)}."]}
+            )
+        return {str(k): v for k, v in value.items()}
+    if key in NUMBER_DOCUMENTATION_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValidationError({key: ["Must be a non-negative number."]})
+        return value
+    if not isinstance(value, str):
+        raise ValidationError({key: ["Must be text."]})
+    if key == "output_type" and value.strip() not in OUTPUT_TYPES:
+        raise ValidationError({key: [f"Must be one of {', '.join(OUTPUT_TYPES)}."]})
+    return value.strip()
+
+
+@transaction.atomic
+def model_documentation_update(
+    *, model: AIModel, values: dict[str, Any], user: Any = None
+) -> ModelDocumentation:
+    """Merge `values` into the model's documentation; null or "" removes a field.
+
+    An empty list is an answer, not a removal: no demographic input features at all.
+    """
+    unknown = sorted(set(values) - set(DOCUMENTATION_FIELDS))
+    if unknown:
+        raise ValidationError({"values": [f"Unknown documentation fields: {', '.join(unknown)}."]})
+    doc, _ = ModelDocumentation.objects.select_for_update().get_or_create(model=model)
+    merged = dict(doc.values)
+    for key, value in values.items():
+        if value is None or value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = _clean_value(key, value)
+    if merged != doc.values:
+        doc.values = merged
+        doc.revision += 1
+        doc.updated_at = timezone.now()
+        doc.updated_by = user if getattr(user, "pk", None) else None
+        doc.save()
+    return doc
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def card_file_path(sha256: str, fmt: str) -> Path:
+    ext = FORMATS[fmt][0]
+    return Path(settings.MEDIA_ROOT) / CARD_MEDIA_DIR / sha256[:2] / f"{sha256}.{ext}"
+
+
+def _store(content: bytes, fmt: str) -> str:
+    """Write a file once under its SHA-256 (same bytes, same name); return the digest."""
+    digest = hashlib.sha256(content).hexdigest()
+    path = card_file_path(digest, fmt)
+    if path.is_file():
+        return digest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".card-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def render_files(
+    document: dict[str, Any], progress: Callable[[float], None] = lambda p: None
+) -> dict[str, bytes]:
+    """Every format of a card: JSON, Markdown, CHAI XML (chai profile) and the PDF."""
+    from apps.reports.pdf import render_pdf
+
+    files = {"json": json_schema.render(document), "md": hf_readme.render(document)}
+    attachments = {JSON_ATTACHMENT: (files["json"], "application/json")}
+    xmp: dict[str, str] | None = None
+    if document["card"]["profile"] == CardProfile.CHAI:
+        files["xml"] = chai_xml.render(document)
+        attachments[XML_ATTACHMENT] = (files["xml"], "application/xml")
+        xmp = {"chaiMcXml": files["xml"].decode("utf-8"), "chaiMcSoftwareId": software_id()}
+    progress(40)
+    files["pdf"] = render_pdf(document, attachments=attachments, xmp_extra=xmp)
+    progress(90)
+    return files
+
+
+def _store_all(files: dict[str, bytes]) -> dict[str, str]:
+    hashes = {f"{fmt}_sha256": "" for fmt in FORMATS}
+    for fmt, content in files.items():
+        hashes[f"{fmt}_sha256"] = _store(content, fmt)
+    return hashes
+
+
+# --- drafting ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def model_card_request(
+    *, model_version: ModelVersion, profile: str, user: Any = None, token: Any = None
+) -> ModelCard:
+    """Queue a render of the draft card of this version and profile (creating it if needed)."""
+    if profile not in CardProfile.values:
+        raise ValidationError({"profile": [f"Unknown profile; use one of {CardProfile.values}."]})
+    # Version numbers per (model, profile) are allocated under the model's row lock.
+    AIModel.objects.select_for_update().filter(pk=model_version.model_id).first()
+    card = (
+        ModelCard.objects.filter(
+            model_version=model_version,
+            profile=profile,
+            status__in=[Status.DRAFT, Status.FAILED, Status.RENDERING],
+        )
+        .order_by("-version")
+        .first()
+    )
+    if card is not None:
+        ModelCard.objects.filter(pk=card.pk).update(
+            status=Status.RENDERING, progress=0, generation=F("generation") + 1, error=""
+        )
+        card.refresh_from_db()
+    else:
+        last = ModelCard.objects.filter(model_id=model_version.model_id, profile=profile).aggregate(
+            n=Max("version")
+        )["n"]
+        card = ModelCard.objects.create(
+            organization_id=model_version.model.organization_id,
+            model_id=model_version.model_id,
+            model_version=model_version,
+            profile=profile,
+            version=(last or 0) + 1,
+            created_by=user if getattr(user, "pk", None) else None,
+            created_by_token=token,
+        )
+    _enqueue_render(card)
+    return card
+
+
+def _enqueue_render(card: ModelCard) -> None:
+    from worker.tasks import model_card_render as model_card_render_task
+
+    card_id, generation = str(card.pk), card.generation
+    transaction.on_commit(lambda: model_card_render_task.delay(card_id, generation))
+
+
+def _set_progress(card_id: Any, generation: int, percent: float) -> None:
+    ModelCard.objects.filter(pk=card_id, generation=generation, status=Status.RENDERING).update(
+        progress=percent
+    )
+
+
+def model_card_render(*, card_id: str, generation: int) -> ModelCard | None:
+    """Build and render a draft; a redelivered or outdated task does nothing."""
+    claimed = ModelCard.objects.filter(
+        pk=card_id, generation=generation, status=Status.RENDERING, progress=0
+    ).update(progress=1)
+    if not claimed:
+        return None
+    card = ModelCard.objects.get(pk=card_id)
+    try:
+        ctx = selectors.card_context_load(
+            model_version_id=card.model_version_id, exclude_card=card.pk
+        )
+        document = document_build(card=card, ctx=ctx, status="draft")
+        _set_progress(card.pk, generation, 20)
+        files = render_files(document, lambda p: _set_progress(card.pk, generation, p))
+        hashes = _store_all(files)
+    except Exception as exc:
+        logger.exception("Rendering model card %s failed", card_id)
+        ModelCard.objects.filter(pk=card_id, generation=generation, status=Status.RENDERING).update(
+            status=Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
+        )
+        return ModelCard.objects.get(pk=card_id)
+    with transaction.atomic():
+        done = ModelCard.objects.filter(
+            pk=card_id, generation=generation, status=Status.RENDERING
+        ).update(
+            status=Status.DRAFT,
+            progress=100,
+            document=document,
+            completeness=document["completeness"],
+            rendered_at=timezone.now(),
+            error="",
+            **hashes,
+        )
+        if done:
+            _audit(
+                action="card_render",
+                organization=card.organization_id,
+                obj=card,
+                changes={
+                    "status": ["rendering", "draft"],
+                    **{k: [None, v] for k, v in hashes.items() if v},
+                },
+            )
+    return ModelCard.objects.get(pk=card_id)
+
+
+# --- issuing -------------------------------------------------------------------------------
+
+
+def _reviewed(document: dict[str, Any]) -> dict[str, Any]:
+    """What a reviewer saw in a draft; audit-sourced fields move with every event, so not them."""
+    fields = {
+        f"{s['title']} — {f['label']}": f["value"]
+        for s in document.get("sections", [])
+        for f in s["fields"]
+        if f["source"] != "audit"
+    }
+    tables = {
+        f"{s['title']} — {t['title']}": t["rows"]
+        for s in document.get("sections", [])
+        for t in s["tables"]
+    }
+    return {
+        **fields,
+        **tables,
+        "Results": document.get("results"),
+        "Model": document.get("model"),
+        "Model version": document.get("model_version"),
+        "Signatures": document.get("signatures"),
+    }
+
+
+def _changed_since_draft(draft: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
+    before, after = _reviewed(draft), _reviewed(fresh)
+    return [key for key in after if before.get(key) != after[key]]
+
+
+@transaction.atomic
+def model_card_issue(*, card: ModelCard, user: Any, actor: Actor | None = None) -> ModelCard:
+    """Freeze a draft: rebuild it from current data, refuse if incomplete or if it differs
+    from the draft that was reviewed, store every file, supersede the previous issued card."""
+    AIModel.objects.select_for_update().filter(pk=card.model_id).first()
+    card = ModelCard.objects.select_for_update().get(pk=card.pk)
+    if card.status != Status.DRAFT:
+        raise CardStateError(
+            f"Only a rendered draft can be issued; this card is {card.get_status_display()}."
+        )
+    now = timezone.now()
+    ctx = selectors.card_context_load(
+        model_version_id=card.model_version_id, now=now, exclude_card=card.pk
+    )
+    printed = user.printed_name if getattr(user, "pk", None) else None
+    document = document_build(card=card, ctx=ctx, status="issued", issued_by=printed)
+    if not document["completeness"]["complete"]:
+        raise CardIncomplete(document["completeness"]["missing"])
+    changed = _changed_since_draft(card.document or {}, document)
+    if changed:
+        raise CardStateError(
+            "The data changed since this draft was rendered ("
+            + "; ".join(changed[:10])
+            + "): draft it again and review it before issuing."
+        )
+    hashes = _store_all(render_files(document))
+    previous = list(
+        ModelCard.objects.select_for_update()
+        .filter(model_id=card.model_id, profile=card.profile, status=Status.ISSUED)
+        .exclude(pk=card.pk)
+    )
+    ModelCard.objects.filter(pk__in=[p.pk for p in previous]).update(
+        status=Status.SUPERSEDED, superseded_by=card, superseded_at=now
+    )
+    ModelCard.objects.filter(pk=card.pk, status=Status.DRAFT).update(
+        status=Status.ISSUED,
+        progress=100,
+        document=document,
+        completeness=document["completeness"],
+        issued_at=now,
+        issued_by=user if getattr(user, "pk", None) else None,
+        rendered_at=now,
+        **hashes,
+    )
+    issued = ModelCard.objects.get(pk=card.pk)
+    _audit(
+        action="card_issue",
+        organization=card.organization_id,
+        obj=issued,
+        changes={"status": ["draft", "issued"], **{k: [None, v] for k, v in hashes.items() if v}},
+        actor=actor,
+    )
+    for old in previous:
+        _audit(
+            action="card_supersede",
+            organization=old.organization_id,
+            obj=old,
+            changes={"status": ["issued", "superseded"], "superseded_by": [None, str(card.pk)]},
+            actor=actor,
+        )
+    return issued
+
+
+# --- downloads and verification ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardFile:
+    content: bytes
+    filename: str
+    content_type: str
+    sha256: str
+
+
+def model_card_file(*, card: ModelCard, fmt: str, actor: Actor | None = None) -> CardFile:
+    """The stored file of a card in one format, checked against its digest; audited."""
+    if fmt not in FORMATS:
+        raise CardFileMissing(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    digest = card.sha256_of(fmt)
+    if not digest:
+        if fmt == "xml" and card.profile != CardProfile.CHAI:
+            raise CardFileMissing("CHAI XML exists for chai-profile cards only.")
+        raise CardFileMissing(f"This card has no {fmt} file yet (status {card.status}).")
+    content = card_file_path(digest, fmt).read_bytes()
+    if hashlib.sha256(content).hexdigest() != digest:
+        raise RuntimeError(f"Stored {fmt} file of card {card.pk} does not match its digest.")
+    ext, mime = FORMATS[fmt]
+    slug = "".join(ch if ch.isalnum() else "-" for ch in card.model.name.lower()).strip("-")
+    name = f"{slug}-{card.profile}-card-v{card.version}.{ext}"
+    if fmt == "md":
+        name = "README.md"
+    _audit(
+        action="download",
+        organization=card.organization_id,
+        obj=card,
+        label=f"{card} — {fmt} sha256 {digest[:12]}",
+        changes={"format": fmt, "sha256": digest},
+        actor=actor,
+    )
+    return CardFile(content, name, mime, digest)
+
+
+def sha256_of_upload(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_card_verify(*, sha256: str, actor: Actor) -> dict[str, Any]:
+    """Is this digest an issued card's file? Answers only what the card itself shows."""
+    sha256 = sha256.lower()
+    found = selectors.model_card_by_digest(sha256=sha256)
+    if found is None:
+        answer: dict[str, Any] = {"issued": False, "sha256": sha256}
+        chains: list[int | None] = [*actor.org_ids] or [None]
+        for org_id in chains:
+            _audit(
+                action="card_verify",
+                organization=org_id,
+                label=f"verify sha256 {sha256[:12]}: no issued card",
+                changes={"sha256": sha256, "issued": False},
+                actor=actor,
+            )
+        return answer
+    card, fmt = found
+    current = card.status == Status.ISSUED
+    answer = {
+        "issued": True,
+        "sha256": sha256,
+        "format": fmt,
+        "card": str(card.pk),
+        "card_version": card.version,
+        "organization": card.organization.name,
+        "model": card.model.name,
+        "model_version": card.model_version.version_label,
+        "profile": card.profile,
+        "profile_title": card.get_profile_display(),
+        "status": "current" if current else "superseded",
+        "issued_at": card.issued_at,
+        "superseded_at": card.superseded_at,
+        "superseded_by_version": card.superseded_by.version if card.superseded_by else None,
+    }
+    _audit(
+        action="card_verify",
+        organization=card.organization_id,
+        obj=card,
+        label=f"{card} — verified {fmt} sha256 {sha256[:12]}: {answer['status']}",
+        changes={"sha256": sha256, "issued": True, "status": answer["status"]},
+        actor=actor,
+    )
+    return answer
