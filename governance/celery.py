@@ -11,7 +11,7 @@ app = Celery("governance", include=["worker.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
-@setup_logging.connect
+@setup_logging.connect  # type: ignore[untyped-decorator]
 def config_loggers(*args: object, **kwargs: object) -> None:
     from logging.config import dictConfig
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -108,6 +109,9 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.registry",
+    "apps.evaluations",
+    "apps.audit",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -116,9 +120,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",  # request id, client, actor of audit events
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Appends to an audit chain take its advisory lock; only the race test turns this off.
+AUDIT_SERIALIZE = True
 
 ROOT_URLCONF = "governance.urls"
 WSGI_APPLICATION = "governance.wsgi.application"
@@ -139,6 +147,8 @@ TEMPLATES = [
     },
 ]
 
+if not os.environ.get("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded SQLite default lives here
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'carealign.sqlite3'}"),
@@ -190,6 +200,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "role"; name each one.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.accounts.models.Role",
+        "TrainingDatasetRoleEnum": "apps.registry.models.ModelVersionDataset.Role",
+        "ModelCardStatusEnum": "apps.reports.models.ModelCard.Status",
+        "RunStatusEnum": "apps.evaluations.models.EvaluationRun.Status",
+    },
 }
 
 # Celery: without CELERY_BROKER_URL, tasks run in-process (the embedded default).
@@ -202,6 +219,93 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Long GPU tasks (docs/REFERENCE.md C1): ack after the task ran, requeue it when its process
+# dies, reserve one message per process. Every task is idempotent (claims, write-once shards).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+CELERY_WORKER_SEND_TASK_EVENTS = True  # for flower
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "worker.tasks.run_start": {"queue": "gpu"},
+    "worker.tasks.shard_process": {"queue": "gpu"},
+    "worker.tasks.run_finalize": {"queue": "default"},
+    "worker.tasks.runs_sweep": {"queue": "default"},
+    "worker.tasks.schedule_fire": {"queue": "default"},
+    "worker.tasks.model_card_render": {"queue": "default"},
+}
+# Time limits per queue: the default queue's are Celery's defaults, the gpu queue's annotate
+# its tasks. A shard never outlives the gpu hard limit, so the broker's visibility timeout
+# (after which Redis hands an unacknowledged message out again) must be longer still.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CAREALIGN_DEFAULT_SOFT_TIME_LIMIT", 1740)
+CELERY_TASK_TIME_LIMIT = env_int("CAREALIGN_DEFAULT_TIME_LIMIT", 1800)
+GPU_TASK_SOFT_TIME_LIMIT = env_int("CAREALIGN_GPU_SOFT_TIME_LIMIT", 6900)
+GPU_TASK_TIME_LIMIT = env_int("CAREALIGN_GPU_TIME_LIMIT", 7200)
+for _soft, _hard, _name in (
+    (CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT, "CAREALIGN_DEFAULT"),
+    (GPU_TASK_SOFT_TIME_LIMIT, GPU_TASK_TIME_LIMIT, "CAREALIGN_GPU"),
+):
+    if not 0 < _soft < _hard:
+        raise ImproperlyConfigured(
+            f"{_name}_SOFT_TIME_LIMIT ({_soft}) must be positive and below {_name}_TIME_LIMIT "
+            f"({_hard}): the soft limit lets the task clean up before the hard one kills it."
+        )
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": GPU_TASK_SOFT_TIME_LIMIT, "time_limit": GPU_TASK_TIME_LIMIT}
+    for name, route in CELERY_TASK_ROUTES.items()
+    if route["queue"] == "gpu"
+}
+# One value for the three settings Redis reads it from (Celery's Redis "Caveats"). Workers
+# look for messages past it every CELERY_BROKER_RESTORE_INTERVAL seconds (kombu: 10 x 10).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 10800)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": env_int("CELERY_BROKER_RESTORE_INTERVAL", 100),
+    "unacked_restore_throttle": 1,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, int | str] = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT
+}
+# A prefix for every key Celery writes to Redis: several deployments (or test runs) can then
+# share one Redis database without taking each other's messages.
+if env_str("CELERY_KEY_PREFIX", ""):
+    for _options in (CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS):
+        _options["global_keyprefix"] = env_str("CELERY_KEY_PREFIX", "")
+CELERY_BEAT_SCHEDULE = {
+    # Every minute: https://crontab.guru/#*_*_*_*_*
+    "carealign-runs-sweep": {
+        "task": "worker.tasks.runs_sweep",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+}
+
+# Evaluation runs: shard size in work units, how long a silent shard holder is presumed
+# alive, how often progress and heartbeats are written, and the scorer's batch size.
+CAREALIGN_SHARD_SIZE = env_int("CAREALIGN_SHARD_SIZE", 256)
+CAREALIGN_SHARD_HEARTBEAT_TIMEOUT = env_int("CAREALIGN_SHARD_HEARTBEAT_TIMEOUT", 300)
+CAREALIGN_SHARD_MAX_ATTEMPTS = env_int("CAREALIGN_SHARD_MAX_ATTEMPTS", 3)
+CAREALIGN_SHARD_REDISPATCH_AFTER = env_int(
+    "CAREALIGN_SHARD_REDISPATCH_AFTER", CELERY_VISIBILITY_TIMEOUT
+)
+CAREALIGN_PROGRESS_INTERVAL = env_int("CAREALIGN_PROGRESS_INTERVAL", 5)
+CAREALIGN_SCORING_BATCH_SIZE = env_str("CAREALIGN_SCORING_BATCH_SIZE", "auto")
+# Import torch and transformers in a worker's main process, so pool children start at once.
+CAREALIGN_WORKER_PRELOAD = env_bool("CAREALIGN_WORKER_PRELOAD", True)
+if CAREALIGN_SHARD_SIZE < 1 or CAREALIGN_SHARD_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("CAREALIGN_SHARD_SIZE and CAREALIGN_SHARD_MAX_ATTEMPTS must be >= 1")
+if CAREALIGN_SHARD_HEARTBEAT_TIMEOUT <= 2 * CAREALIGN_PROGRESS_INTERVAL:
+    raise ImproperlyConfigured(
+        "CAREALIGN_SHARD_HEARTBEAT_TIMEOUT must be more than twice CAREALIGN_PROGRESS_INTERVAL: "
+        "a live worker writes its heartbeat at that interval."
+    )
+if CAREALIGN_SCORING_BATCH_SIZE != "auto" and not (
+    CAREALIGN_SCORING_BATCH_SIZE.isdigit() and int(CAREALIGN_SCORING_BATCH_SIZE) > 0
+):
+    raise ImproperlyConfigured("CAREALIGN_SCORING_BATCH_SIZE must be 'auto' or a positive integer")
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import factory
 
 from apps.accounts.models import Membership, Organization, Role, User
-from apps.registry.models import AIModel, Dataset, ModelVersion
+from apps.registry.models import (
+    AIModel,
+    Dataset,
+    DatasetVersion,
+    ModelVersion,
+    ModelVersionDataset,
+)
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -74,3 +80,34 @@ class DatasetFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Dataset {n}")
+
+
+class DatasetVersionFactory(factory.django.DjangoModelFactory):
+    """A dataset version row; its file is not on disk (upload tests go through the API)."""
+
+    class Meta:
+        model = DatasetVersion
+
+    dataset = factory.SubFactory(DatasetFactory)
+    version = factory.Sequence(lambda n: n + 1)
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    file = factory.LazyAttribute(lambda v: f"datasets/{v.sha256[:2]}/{v.sha256}.jsonl")
+    original_filename = "items.jsonl"
+    size_bytes = 100
+    format = DatasetVersion.Format.JSONL
+    row_count = 1
+    languages = factory.LazyFunction(lambda: ["en"])
+    specialties = factory.LazyFunction(lambda: ["cardiology"])
+    tasks = factory.LazyFunction(lambda: {"mcq": 1})
+    phi_status = DatasetVersion.PhiStatus.NONE
+    licence = "CC BY 4.0"
+    provenance = "Written by the test suite"
+
+
+class ModelVersionDatasetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelVersionDataset
+
+    model_version = factory.SubFactory(ModelVersionFactory)
+    dataset_version = factory.SubFactory(DatasetVersionFactory)
+    role = ModelVersionDataset.Role.FINE_TUNING

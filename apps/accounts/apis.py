@@ -33,7 +33,9 @@ class OrganizationApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
 class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
     username = serializers.CharField(source="user.username", read_only=True)
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Membership
@@ -94,7 +96,9 @@ class MembershipApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
 
 
 class ApiTokenOutputSerializer(serializers.ModelSerializer[ApiToken]):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     is_active = serializers.BooleanField(read_only=True)
 
@@ -138,6 +142,8 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     write_roles = (Role.ADMIN,)
     filterset_fields = ["role"]
     ordering_fields = ["created_at", "expires_at"]
+    # A retried create replays the token without its secret, which exists only in clear once.
+    idempotent_secret_fields = ("token",)
 
     def get_queryset(self) -> Any:
         admin_orgs = [org for org, role in self.actor.roles.items() if role == Role.ADMIN]

@@ -6,10 +6,11 @@ import hashlib
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from apps.accounts.models import ApiToken
+from apps.accounts.models import ApiToken, Membership
 
 TOKEN_PREFIX = "ca_"
 
@@ -26,11 +27,17 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         scheme, _, raw = header.partition(" ")
-        if scheme not in (self.keyword, "Token") or not raw.startswith(TOKEN_PREFIX):
+        if scheme.lower() not in ("bearer", "token"):
             return None
+        # A mistyped token must say so, not fall through to "no credentials were provided".
+        raw = raw.strip()
+        if not raw.startswith(TOKEN_PREFIX):
+            raise exceptions.AuthenticationFailed(
+                f"Invalid API token: CareAlign tokens start with {TOKEN_PREFIX!r}."
+            )
         token = (
             ApiToken.objects.select_related("created_by", "organization")
-            .filter(key_hash=hash_token(raw.strip()))
+            .filter(key_hash=hash_token(raw))
             .first()
         )
         if token is None:
@@ -42,6 +49,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API token has expired; create a new one.")
         if not token.created_by.is_active:
             raise exceptions.AuthenticationFailed("The owner of this API token is deactivated.")
+        # A token is its creator's delegation: it dies with the creator's membership.
+        if not Membership.objects.filter(
+            user_id=token.created_by_id, organization_id=token.organization_id
+        ).exists():
+            raise exceptions.AuthenticationFailed(
+                "The owner of this API token is no longer a member of its organisation."
+            )
         # Coarse last-use stamp: one write per token per minute at most.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -49,3 +63,17 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """Describes the bearer token in the OpenAPI schema."""
+
+    target_class = ApiTokenAuthentication
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`ca_…`) created by an organisation admin.",
+        }

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.authentication import TOKEN_PREFIX, hash_token
-from apps.accounts.models import ApiToken, Membership, Organization, User
+from apps.accounts.models import ApiToken, Membership, Organization, Role, User
 
 MAX_TOKEN_DAYS = 366
 
@@ -68,8 +68,23 @@ def membership_create(*, organization: Organization, user: User, role: str) -> M
     return Membership.objects.create(organization=organization, user=user, role=role)
 
 
+def _keep_an_admin(membership: Membership) -> None:
+    """Refuse to leave an organisation without an admin (nobody could manage it then)."""
+    others = (
+        Membership.objects.select_for_update()
+        .filter(organization_id=membership.organization_id, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+    )
+    if membership.role == Role.ADMIN and not others.exists():
+        raise ValidationError(
+            {"role": ["This is the organisation's last admin: appoint another admin first."]}
+        )
+
+
 @transaction.atomic
 def membership_update(*, membership: Membership, role: str) -> Membership:
+    if role != Role.ADMIN:
+        _keep_an_admin(membership)
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -77,4 +92,5 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def membership_delete(*, membership: Membership) -> None:
+    _keep_an_admin(membership)
     membership.delete()

@@ -37,8 +37,12 @@ def _request_digest(request: Request) -> str:
     data = request.data
     fields = dict(data.lists()) if hasattr(data, "lists") else data
     digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
-    for name, upload in sorted(request.FILES.items()):
-        digest.update(f"{name}:{upload.name}:{upload.size}".encode())
+    # A retry sends the same bytes: two different files of one name and size are two requests.
+    for name, uploads in sorted(request.FILES.lists()):
+        for upload in uploads:
+            digest.update(f"{name}:{upload.name}:{upload.size}".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -47,6 +51,15 @@ def _owner(request: Request) -> str:
     if actor.token is not None:
         return f"token:{actor.token.pk}"
     return f"user:{getattr(request.user, 'pk', None)}"
+
+
+def _storable(view: Any, body: Any) -> Any:
+    """The response body to keep for replays, without the view's `idempotent_secret_fields`:
+    a secret shown once (an API token) must not be stored in clear nor shown again."""
+    secret = getattr(view, "idempotent_secret_fields", ())
+    if secret and isinstance(body, dict):
+        return {name: value for name, value in body.items() if name not in secret}
+    return body
 
 
 def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -91,7 +104,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                         path=request.path,
                         request_digest=digest,
                         status_code=response.status_code,
-                        response_body=response.data,
+                        response_body=_storable(self, response.data),
                     )
         except IntegrityError:
             replayed = replay()
@@ -135,6 +148,7 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     permission_classes = [RolePermission]
     read_roles: tuple[str, ...] = ALL_ROLES
     write_roles: tuple[str, ...] = ()
+    audit_organization_id: int | None = None  # the organisation a refused write targeted
 
     @property
     def actor(self) -> Actor:
@@ -142,6 +156,18 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def get_queryset(self) -> Any:
         return scope(super().get_queryset(), self.actor)
+
+    def check_object_permissions(self, request: Request, obj: Any) -> None:
+        # A refused write is audited on the chain of the organisation it targeted.
+        self.audit_organization_id = org_id_of(obj)
+        super().check_object_permissions(request, obj)
+
+    def check_permissions(self, request: Request) -> None:
+        # DRF checks roles before it looks for a handler: an operation the endpoint does not
+        # have must be 405 for everyone, not a misleading 403 for readers.
+        if not hasattr(self, (request.method or "").lower()):
+            self.http_method_not_allowed(request)
+        super().check_permissions(request)
 
     def write_organization(self, slug: str | None) -> Organization:
         """The organisation a new object goes to: named by slug, or the caller's only one."""
@@ -151,6 +177,7 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             if org is None:
                 raise exceptions.ValidationError({"organization": [f"No organisation {slug!r}."]})
             if org.pk not in allowed:
+                self.audit_organization_id = org.pk
                 raise exceptions.PermissionDenied(RolePermission.message)
             return org
         if len(allowed) == 1:

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,6 +23,20 @@ def _flatten(detail: Any) -> str:
     return str(detail)
 
 
+def _audit_refused_write(exc: exceptions.PermissionDenied, context: dict[str, Any]) -> None:
+    """A refused write attempt is an audit event (21 CFR 11.10(d), (g)); refused reads are not."""
+    request = context.get("request")
+    if request is None or request.method in SAFE_METHODS or not request.user.is_authenticated:
+        return
+    from apps.audit.services import audit_permission_denied  # audit builds on common
+
+    audit_permission_denied(
+        request=request,
+        organization_id=getattr(context.get("view"), "audit_organization_id", None),
+        reason=_flatten(exc.detail),
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error has one shape: {"error": {"status", "code", "message", "fields"?}}."""
     if isinstance(exc, DjangoValidationError):
@@ -31,6 +47,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.PermissionDenied):
+        _audit_refused_write(exc, context)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -48,3 +66,34 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     response.data = {"error": body}
     return response
+
+
+def _api_error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse | None:
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse(
+        {"error": {"status": status, "code": code, "message": message}}, status=status
+    )
+
+
+# Django's own error views (handler400/403/404/500): JSON in the shape above under /api/,
+# so a client gets one error shape even for a URL no view answers or a crash.
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    response = _api_error(request, 400, "bad_request", "The request could not be read.")
+    return response or defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    response = _api_error(request, 403, "permission_denied", "Permission denied.")
+    return response or defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    message = f"No API endpoint at {request.path}."
+    response = _api_error(request, 404, "not_found", message)
+    return response or defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    response = _api_error(request, 500, "server_error", "A server error occurred.")
+    return response or defaults.server_error(request)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.common.admin import TenantAdmin
+from apps.common.admin import TenantAdmin, TenantTabularInline
 from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion, ModelVersionDataset
 
 
@@ -10,7 +10,7 @@ class AIModelAdmin(TenantAdmin):
     list_filter = ["application_area", "risk_class"]
 
 
-class ModelVersionDatasetInline(admin.TabularInline):  # type: ignore[type-arg]
+class ModelVersionDatasetInline(TenantTabularInline):
     model = ModelVersionDataset
     extra = 0
 

@@ -6,14 +6,16 @@ import json
 from typing import Any
 
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import Organization, Role, User
+from apps.audit.services import audit_download
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.tenancy import scope
 from apps.registry import services
@@ -25,7 +27,9 @@ CURATORS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
 
 
 class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     owner = serializers.CharField(source="owner.username", default=None, read_only=True)
 
     class Meta:
@@ -70,12 +74,16 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
     ordering_fields = ["name", "created_at", "updated_at"]
     search_fields = ["name"]
 
-    def _owner(self, data: dict[str, Any]) -> None:
+    def _owner(self, data: dict[str, Any], organization_id: int) -> None:
+        # Looked up among the organisation's members only: no probing for other people.
         if "owner" in data:
             username = data["owner"]
-            data["owner"] = User.objects.filter(username=username).first() if username else None
+            members = User.objects.filter(memberships__organization_id=organization_id)
+            data["owner"] = members.filter(username=username).first() if username else None
             if username and data["owner"] is None:
-                raise serializers.ValidationError({"owner": ["No user with this username."]})
+                raise serializers.ValidationError(
+                    {"owner": ["No member of this organisation has this username."]}
+                )
 
     @extend_schema(request=AIModelInputSerializer, responses={201: AIModelOutputSerializer})
     @idempotent
@@ -84,7 +92,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         org = self.write_organization(fields.pop("organization", None))
-        self._owner(fields)
+        self._owner(fields, org.pk)
         model = services.ai_model_create(organization=org, **fields)
         return Response(AIModelOutputSerializer(model).data, status=status.HTTP_201_CREATED)
 
@@ -98,7 +106,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
             raise serializers.ValidationError(
                 {"organization": ["A model cannot move organisation."]}
             )
-        self._owner(fields)
+        self._owner(fields, model.organization_id)
         model = services.ai_model_update(model=model, **fields)
         return Response(AIModelOutputSerializer(model).data)
 
@@ -119,7 +127,7 @@ class TrainingDatasetSerializer(serializers.Serializer[Any]):
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer[ModelVersion]):
     training_datasets = serializers.SerializerMethodField()
-    source = serializers.CharField(read_only=True)
+    source = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = ModelVersion
@@ -254,7 +262,9 @@ class ModelVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
 
 class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Dataset
@@ -313,6 +323,7 @@ class DatasetVersionOutputSerializer(serializers.ModelSerializer[DatasetVersion]
         ]
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.Field):  # type: ignore[type-arg]
     """A JSON object, given as JSON in JSON bodies or as a JSON string in multipart forms."""
 
@@ -380,6 +391,6 @@ class DatasetVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str) -> FileResponse:
         version = self.get_object()
-        return FileResponse(
-            version.file.open("rb"), as_attachment=True, filename=version.original_filename
-        )
+        handle = version.file.open("rb")
+        audit_download(obj=version)
+        return FileResponse(handle, as_attachment=True, filename=version.original_filename)

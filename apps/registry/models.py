@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from apps.accounts.models import Organization
+from apps.accounts.models import Membership, Organization
 from apps.registry.constants import HEX40
 
 
@@ -63,6 +64,17 @@ class AIModel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if (
+            self.owner_id is not None
+            and not Membership.objects.filter(
+                user_id=self.owner_id, organization_id=self.organization_id
+            ).exists()
+        ):
+            raise ValidationError(
+                {"owner": ["The owner must be a member of the model's organisation."]}
+            )
+
 
 class Dataset(models.Model):
     """A named body of data (training, preference or evaluation); its files are versions."""
@@ -115,7 +127,7 @@ class DatasetVersion(models.Model):
     format = models.CharField(max_length=16, choices=Format.choices)
     row_count = models.PositiveIntegerField()
     languages = models.JSONField(default=list)
-    specialties = models.JSONField(default=list)
+    specialties = models.JSONField(default=list, blank=True)  # items may name none
     tasks = models.JSONField(default=dict)
     phi_status = models.CharField(max_length=16, choices=PhiStatus.choices)
     deidentification_method = models.CharField(max_length=200, blank=True)

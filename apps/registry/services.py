@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
 
@@ -130,7 +130,10 @@ def model_version_create(
     if source_kind == ModelVersion.SourceKind.LOCAL:
         from worker.engine.loading import weights_digest as digest_folder
 
-        weights_digest = digest_folder(_local_model_path(local_path))
+        # Store the path that was checked and digested, not one relative to this process.
+        resolved = _local_model_path(local_path)
+        local_path = str(resolved)
+        weights_digest = digest_folder(resolved)
     version = ModelVersion(
         model=model,
         version_label=version_label,
@@ -214,7 +217,7 @@ def _check_demographics(table: dict[str, Any]) -> dict[str, dict[str, int]]:
     return clean
 
 
-def _stream_to_disk(upload: UploadedFile, directory: Path) -> tuple[Path, str, int]:
+def _stream_to_disk(upload: File[bytes], directory: Path) -> tuple[Path, str, int]:
     """Write the upload under `directory` while hashing it; return (path, sha256, size)."""
     limit = int(settings.UPLOAD_MAX_BYTES)
     name = Path(upload.name or "upload").name or "upload"
@@ -234,7 +237,7 @@ def _stream_to_disk(upload: UploadedFile, directory: Path) -> tuple[Path, str, i
 def dataset_version_create(
     *,
     dataset: Dataset,
-    upload: UploadedFile,
+    upload: File[bytes],
     format: str,
     phi_status: str,
     licence: str,

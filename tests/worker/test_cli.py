@@ -128,3 +128,39 @@ def test_bad_model_path_exits_2_without_traceback(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == f"error: model folder not found: {tmp_path / 'nope'}"
+
+
+FORMAT_SAMPLES = [
+    ("medqa.jsonl", "medqa", "knowledge"),
+    ("medmcqa_original.jsonl", "medmcqa", "knowledge"),
+    ("medmcqa_hf.jsonl", "medmcqa", "knowledge"),
+    ("pubmedqa_ori_pqal.json", "pubmedqa", "knowledge"),
+    ("mmedbench_French.jsonl", "mmedbench", "knowledge"),
+    ("medhalt_reasoning_nota.csv", "medhalt", "hallucination"),
+    ("medhalt_reasoning_fake.csv", "medhalt", "hallucination"),
+]
+
+
+@pytest.mark.parametrize(("filename", "fmt", "check"), FORMAT_SAMPLES)
+def test_evaluate_reads_each_public_format_sample(
+    filename: str,
+    fmt: str,
+    check: str,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sample = ROOT / "fixtures" / "evaluation" / "formats" / filename
+    out = tmp_path / "results.json"
+
+    status = main([
+        "evaluate", "--model", str(tiny_model_dir), "--dataset", str(sample),
+        "--format", fmt, "--check", check, "--out", str(out),
+    ])  # fmt: skip
+
+    assert status == 0, capsys.readouterr().err
+    result = json.loads(out.read_text())
+    [only] = result["checks"]
+    n_scored = sum(metric["n"] for metric in only["metrics"] if metric["group"] is None)
+    assert n_scored > 0, only["metrics"]
+    assert {record["item_id"] for record in result["items"]}

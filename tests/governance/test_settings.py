@@ -1,0 +1,163 @@
+"""Settings come from the environment only, and production mode refuses insecure defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LONG_SECRET = "k" * 20 + "-production-secret-value-0123456789"
+# Print what a typo in settings.py would silently lose.
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "DEBUG": s.DEBUG,
+    "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
+    "SECRET_KEY": s.SECRET_KEY,
+    "ENGINE": s.DATABASES["default"]["ENGINE"],
+    "UPLOAD_MAX_BYTES": s.UPLOAD_MAX_BYTES,
+    "MODEL_ROOTS": [str(p) for p in s.MODEL_ROOTS],
+    "MEDIA_ROOT": str(s.MEDIA_ROOT),
+    "CELERY_TASK_ALWAYS_EAGER": s.CELERY_TASK_ALWAYS_EAGER,
+    "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
+}))
+"""
+
+
+def load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with only the given variables set."""
+    minimal = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "governance.settings",
+        "CAREALIGN_VAR_DIR": str(tmp_path / "var"),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=REPO,
+        env=minimal,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def loaded(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_minimal_environment_gives_a_working_development_setup(tmp_path: Path) -> None:
+    values = loaded(load_settings(tmp_path))
+
+    assert values["DEBUG"] is True
+    assert values["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert values["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["UPLOAD_MAX_BYTES"] == 50 * 1024 * 1024
+    assert values["MEDIA_ROOT"] == str(tmp_path / "var" / "media")
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+
+
+def test_production_environment_is_read_from_variables(tmp_path: Path) -> None:
+    values = loaded(
+        load_settings(
+            tmp_path,
+            DJANGO_DEBUG="false",
+            DJANGO_SECRET_KEY=LONG_SECRET,
+            DJANGO_ALLOWED_HOSTS="carealign.example.org, api.example.org",
+            DATABASE_URL="postgres://carealign@db.example.org:5432/carealign",
+            CAREALIGN_UPLOAD_MAX_BYTES="1024",
+            CAREALIGN_MODEL_ROOTS=str(tmp_path / "models"),
+            CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        )
+    )
+
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["carealign.example.org", "api.example.org"]
+    assert values["SECRET_KEY"] == LONG_SECRET
+    assert values["ENGINE"] == "django.db.backends.postgresql"
+    assert values["UPLOAD_MAX_BYTES"] == 1024
+    assert values["MODEL_ROOTS"] == [str((tmp_path / "models").resolve())]
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert values["SESSION_COOKIE_SECURE"] is True
+
+
+def test_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(LONG_SECRET + "\n")
+
+    values = loaded(
+        load_settings(
+            tmp_path,
+            DJANGO_DEBUG="false",
+            DJANGO_SECRET_KEY_FILE=str(secret_file),
+            DJANGO_ALLOWED_HOSTS="carealign.example.org",
+        )
+    )
+
+    assert values["SECRET_KEY"] == LONG_SECRET
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "carealign.example.org"},
+            "DJANGO_SECRET_KEY is the development default",
+            id="default-secret-key",
+        ),
+        pytest.param(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": "short",
+                "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
+            },
+            "shorter than 32 characters",
+            id="short-secret-key",
+        ),
+        pytest.param(
+            {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": LONG_SECRET},
+            "DJANGO_ALLOWED_HOSTS is empty",
+            id="no-allowed-hosts",
+        ),
+        pytest.param(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": LONG_SECRET,
+                "DJANGO_ALLOWED_HOSTS": " , ",
+            },
+            "DJANGO_ALLOWED_HOSTS is empty",
+            id="blank-allowed-hosts",
+        ),
+        pytest.param(
+            {"DJANGO_DEBUG": "maybe"},
+            "DJANGO_DEBUG must be a boolean",
+            id="bad-boolean",
+        ),
+        pytest.param(
+            {"CAREALIGN_UPLOAD_MAX_BYTES": "50MB"},
+            "CAREALIGN_UPLOAD_MAX_BYTES must be an integer",
+            id="bad-integer",
+        ),
+        pytest.param(
+            {"DJANGO_SECRET_KEY_FILE": "/nonexistent/carealign-secret"},
+            "DJANGO_SECRET_KEY_FILE='/nonexistent/carealign-secret' cannot be read",
+            id="unreadable-secret-file",
+        ),
+    ],
+)
+def test_refuses_to_start_with_insecure_or_invalid_configuration(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = load_settings(tmp_path, **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
