@@ -60,7 +60,7 @@ endif
 test: install services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) CAREALIGN_TEST_BROKER_URL=$(TEST_BROKER_URL) \
-	  $(VENV)/bin/pytest -q
+	  $(VENV)/bin/pytest -q --create-db
 
 clean:
 	rm -rf $(VENV) var
