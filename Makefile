@@ -42,6 +42,14 @@ services:
 	    --dir /var/lib/redis --logfile /var/log/redis/carealign.log; \
 	  for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; \
 	fi
+	@if ! psql -h 127.0.0.1 -U postgres -Atc "SELECT 1" >/dev/null 2>&1; then \
+	  echo "Allowing local trust authentication for the postgres role (development machine)"; \
+	  hba=$$(su postgres -c "psql -Atc 'SHOW hba_file'"); \
+	  sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$$hba"; \
+	  su postgres -c "psql -c 'SELECT pg_reload_conf()'" >/dev/null; \
+	fi
+	@psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'carealign'" \
+	  | grep -q 1 || createdb -h 127.0.0.1 -U postgres carealign
 	@pg_isready -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping
 
 lint: install
