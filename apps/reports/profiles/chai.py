@@ -145,35 +145,13 @@ def _metric_extras(element: str, table_id: str) -> Any:
         charts = []
         if "knowledge" in checks:
             charts += [
-                c.group_chart(
-                    ctx,
-                    "knowledge",
-                    "accuracy",
-                    chart_id="accuracy_by_specialty",
-                    title="Accuracy by specialty",
-                ),
+                c.standard_chart(ctx, "accuracy_by_specialty"),
                 c.history_chart(ctx),
             ]
         if "bias" in checks:
-            charts.append(
-                c.group_chart(
-                    ctx,
-                    "bias",
-                    "accuracy_gap",
-                    chart_id="accuracy_gap_by_attribute",
-                    title="Accuracy gap by demographic attribute",
-                )
-            )
+            charts.append(c.standard_chart(ctx, "accuracy_gap_by_attribute"))
         if "multilingual" in checks:
-            charts.append(
-                c.group_chart(
-                    ctx,
-                    "multilingual",
-                    "accuracy",
-                    chart_id="accuracy_by_language",
-                    title="Accuracy by language",
-                )
-            )
+            charts.append(c.standard_chart(ctx, "accuracy_by_language"))
         return ([table] if table else []), [ch for ch in charts if ch]
 
     return extras

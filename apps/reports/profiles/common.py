@@ -216,6 +216,19 @@ def metrics_table(
     }
 
 
+# The result charts every profile draws from: chart id -> (check, metric, title).
+STANDARD_CHARTS = {
+    "accuracy_by_specialty": ("knowledge", "accuracy", "Accuracy by specialty"),
+    "accuracy_gap_by_attribute": ("bias", "accuracy_gap", "Accuracy gap by demographic attribute"),
+    "accuracy_by_language": ("multilingual", "accuracy", "Accuracy by language"),
+}
+
+
+def standard_chart(ctx: CardContext, chart_id: str) -> dict[str, Any] | None:
+    check, name, title = STANDARD_CHARTS[chart_id]
+    return group_chart(ctx, check, name, chart_id=chart_id, title=title)
+
+
 def group_chart(
     ctx: CardContext,
     check: str,

@@ -118,27 +118,9 @@ def _post_market(ctx: CardContext) -> str | None:
 def _extras_testing(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     table = c.metrics_table(ctx, ALL_CHECKS, table_id="test_results", title="Test results")
     charts = [
-        c.group_chart(
-            ctx,
-            "knowledge",
-            "accuracy",
-            chart_id="accuracy_by_specialty",
-            title="Accuracy by specialty",
-        ),
-        c.group_chart(
-            ctx,
-            "bias",
-            "accuracy_gap",
-            chart_id="accuracy_gap_by_attribute",
-            title="Accuracy gap by demographic attribute",
-        ),
-        c.group_chart(
-            ctx,
-            "multilingual",
-            "accuracy",
-            chart_id="accuracy_by_language",
-            title="Accuracy by language",
-        ),
+        c.standard_chart(ctx, "accuracy_by_specialty"),
+        c.standard_chart(ctx, "accuracy_gap_by_attribute"),
+        c.standard_chart(ctx, "accuracy_by_language"),
     ]
     return ([table] if table else []), [ch for ch in charts if ch]
 

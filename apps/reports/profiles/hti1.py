@@ -89,20 +89,8 @@ def _extras_quantitative(ctx: CardContext) -> tuple[list[dict[str, Any]], list[d
         title="Validity and fairness measures of the latest runs",
     )
     charts = [
-        c.group_chart(
-            ctx,
-            "knowledge",
-            "accuracy",
-            chart_id="accuracy_by_specialty",
-            title="Accuracy by specialty",
-        ),
-        c.group_chart(
-            ctx,
-            "bias",
-            "accuracy_gap",
-            chart_id="accuracy_gap_by_attribute",
-            title="Accuracy gap by demographic attribute",
-        ),
+        c.standard_chart(ctx, "accuracy_by_specialty"),
+        c.standard_chart(ctx, "accuracy_gap_by_attribute"),
         c.history_chart(ctx),
     ]
     return ([table] if table else []), [ch for ch in charts if ch]

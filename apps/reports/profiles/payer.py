@@ -92,13 +92,7 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
             title="Accuracy by insurance type",
             prefix="insurance",
         ),
-        c.group_chart(
-            ctx,
-            "knowledge",
-            "accuracy",
-            chart_id="accuracy_by_specialty",
-            title="Accuracy by specialty",
-        ),
+        c.standard_chart(ctx, "accuracy_by_specialty"),
     ]
     return tables, [ch for ch in charts if ch]
 
