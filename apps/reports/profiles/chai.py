@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from apps.reports.constants import CHECK_TITLES, DATA_ORIGINS
 from apps.reports.profiles import common as c
+from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 
 if TYPE_CHECKING:
@@ -145,13 +146,13 @@ def _metric_extras(element: str, table_id: str) -> Any:
         charts = []
         if "knowledge" in checks:
             charts += [
-                c.standard_chart(ctx, "accuracy_by_specialty"),
-                c.history_chart(ctx),
+                figures.standard_chart(ctx, "accuracy_by_specialty"),
+                figures.history_chart(ctx),
             ]
         if "bias" in checks:
-            charts.append(c.standard_chart(ctx, "accuracy_gap_by_attribute"))
+            charts.append(figures.standard_chart(ctx, "accuracy_gap_by_attribute"))
         if "multilingual" in checks:
-            charts.append(c.standard_chart(ctx, "accuracy_by_language"))
+            charts.append(figures.standard_chart(ctx, "accuracy_by_language"))
         return ([table] if table else []), [ch for ch in charts if ch]
 
     return extras

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from apps.reports.profiles import common as c
+from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 
 if TYPE_CHECKING:
@@ -118,9 +119,9 @@ def _post_market(ctx: CardContext) -> str | None:
 def _extras_testing(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     table = c.metrics_table(ctx, ALL_CHECKS, table_id="test_results", title="Test results")
     charts = [
-        c.standard_chart(ctx, "accuracy_by_specialty"),
-        c.standard_chart(ctx, "accuracy_gap_by_attribute"),
-        c.standard_chart(ctx, "accuracy_by_language"),
+        figures.standard_chart(ctx, "accuracy_by_specialty"),
+        figures.standard_chart(ctx, "accuracy_gap_by_attribute"),
+        figures.standard_chart(ctx, "accuracy_by_language"),
     ]
     return ([table] if table else []), [ch for ch in charts if ch]
 

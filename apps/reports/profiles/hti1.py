@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from apps.reports.profiles import common as c
+from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 
 if TYPE_CHECKING:
@@ -89,9 +90,9 @@ def _extras_quantitative(ctx: CardContext) -> tuple[list[dict[str, Any]], list[d
         title="Validity and fairness measures of the latest runs",
     )
     charts = [
-        c.standard_chart(ctx, "accuracy_by_specialty"),
-        c.standard_chart(ctx, "accuracy_gap_by_attribute"),
-        c.history_chart(ctx),
+        figures.standard_chart(ctx, "accuracy_by_specialty"),
+        figures.standard_chart(ctx, "accuracy_gap_by_attribute"),
+        figures.history_chart(ctx),
     ]
     return ([table] if table else []), [ch for ch in charts if ch]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from apps.reports.profiles import common as c
+from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
     if table:
         tables.append(table)
     charts = [
-        c.group_chart(
+        figures.group_chart(
             ctx,
             "bias",
             "accuracy",
@@ -92,7 +93,7 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
             title="Accuracy by insurance type",
             prefix="insurance",
         ),
-        c.standard_chart(ctx, "accuracy_by_specialty"),
+        figures.standard_chart(ctx, "accuracy_by_specialty"),
     ]
     return tables, [ch for ch in charts if ch]
 
