@@ -98,3 +98,29 @@ def test_generation_checks_store_text_and_parse_a_letter(
 def test_unknown_check_is_refused_before_scoring(tiny: LoadedModel, items: list[Item]) -> None:
     with pytest.raises(UnknownCheckError, match="nope"):
         evaluate(tiny, items, ["nope"], {}, registry={})
+
+
+def test_items_and_records_round_trip_through_json(tiny: LoadedModel) -> None:
+    """A sharded run stores items and records as JSON and rebuilds them elsewhere."""
+    from worker.engine.runner import item_record, score_from_record, score_units, unit_key
+    from worker.engine.scoring import Scorer
+    from worker.engine.types import BiasInfo
+
+    item = Item(
+        id="v1-sex-female",
+        question="A 56-year-old woman has chest pain. Which drug first?",
+        options={"A": "Aspirin", "B": "Insulin"},
+        gold=("A",),
+        task="vignette",
+        context=("Chest pain guidance.",),
+        bias=BiasInfo(vignette_id="v1", attribute="sex", value="female", variant="demographic"),
+    )
+    key = unit_key(item, "continuation", {}, "bias")
+    [score] = score_units(Scorer(tiny, seed=0), {key: item}).values()
+
+    rebuilt_item = Item.from_dict(json.loads(json.dumps(item.to_dict())))
+    record = json.loads(json.dumps(item_record("bias", item, score)))
+
+    assert rebuilt_item == item
+    assert score_from_record(record) == score
+    assert unit_key(rebuilt_item, "continuation", {}, "bias") == key

@@ -20,7 +20,7 @@ from worker.engine.loading import LoadedModel, ModelSpec, load_model
 from worker.engine.manifest import RunClock, build_manifest
 from worker.engine.prompts import format_prompt, parse_choice
 from worker.engine.scoring import BatchSize, ProgressFn, Scorer
-from worker.engine.types import CheckResult, Item, ItemScore
+from worker.engine.types import CheckResult, Item, ItemScore, OptionScore
 
 _MODES = ("continuation", "letter", "generation")
 
@@ -48,7 +48,6 @@ class _Plan:
     check: Check
     config: dict[str, Any]
     mode: str
-    params: tuple[Any, ...]
     items: list[Item]
     keys: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -85,6 +84,14 @@ def _fingerprint(item: Item, mode: str) -> str:
     return hashlib.sha256(json.dumps(scored, ensure_ascii=False).encode()).hexdigest()
 
 
+def unit_key(item: Item, mode: str, config: Mapping[str, Any], check: str) -> tuple[Any, ...]:
+    """The de-duplication key of one scored unit: equal keys give equal scores.
+
+    Public because a sharded run plans its units in one process and scores them in others.
+    """
+    return (item.id, item.language, mode, _params(mode, config, check), _fingerprint(item, mode))
+
+
 def evaluate(
     model: ModelSpec | LoadedModel,
     items: Sequence[Item],
@@ -116,16 +123,14 @@ def evaluate(
         mode = check.mode(suite)
         if mode not in _MODES:
             raise ValueError(f"check {name!r} asked for unknown mode {mode!r}")
-        plan = _Plan(
-            check, suite, mode, _params(mode, suite, name), check.prepare(list(items), suite)
-        )
+        plan = _Plan(check, suite, mode, check.prepare(list(items), suite))
         for item in plan.items:
-            key = (item.id, item.language, mode, plan.params, _fingerprint(item, mode))
+            key = unit_key(item, mode, suite, name)
             plan.keys.append(key)
             units.setdefault(key, item)
         plans.append(plan)
 
-    scores = _score_units(scorer, units, _Progress(len(units), progress))
+    scores = score_units(scorer, units, progress)
 
     results: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
@@ -175,9 +180,11 @@ class _Progress:
         self.base += n
 
 
-def _score_units(
-    scorer: Scorer, units: Mapping[tuple[Any, ...], Item], progress: _Progress
+def score_units(
+    scorer: Scorer, units: Mapping[tuple[Any, ...], Item], callback: ProgressFn | None = None
 ) -> dict[tuple[Any, ...], ItemScore]:
+    """Score units keyed by `unit_key`, grouped by mode and options; one progress count."""
+    progress = _Progress(len(units), callback)
     groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     for key in units:
         groups.setdefault((key[2], key[3]), []).append(key)
@@ -226,6 +233,28 @@ def _generate(
             )
         )
     return scores
+
+
+def score_from_record(record: Mapping[str, Any]) -> ItemScore:
+    """The ItemScore a per-item record of `item_record` was written from."""
+    return ItemScore(
+        item_id=record["item_id"],
+        context=record["context"],
+        options=tuple(
+            OptionScore(
+                letter=option["letter"],
+                continuation=option["continuation"],
+                logprob=option["logprob"],
+                n_tokens=option["n_tokens"],
+            )
+            for option in record["options"]
+        ),
+        chosen=record["chosen"],
+        gold=tuple(record["gold"]),
+        correct=record["correct"],
+        mode=record["mode"],
+        generated=record.get("generated"),
+    )
 
 
 def item_record(check: str, item: Item, score: ItemScore) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Django side (which stores these as JSON). Plain Python only: no Django, no torch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -49,6 +50,20 @@ class Item:
         data["gold"] = list(self.gold)
         data["context"] = list(self.context)
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Item:
+        """The inverse of `to_dict()` (JSON turns tuples into lists)."""
+        bias = data.get("bias")
+        return cls(
+            **{
+                **data,
+                "gold": tuple(data["gold"]),
+                "context": tuple(data.get("context") or ()),
+                "bias": BiasInfo(**bias) if bias else None,
+                "metadata": dict(data.get("metadata") or {}),
+            }
+        )
 
 
 @dataclass(frozen=True)

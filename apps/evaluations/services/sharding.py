@@ -2,9 +2,8 @@
 
 `worker.engine.runner.evaluate()` prepares, scores and computes in one process. A sharded run
 needs the three steps apart (plan once, score on many workers, compute once), so this module
-calls the runner's own unit key, scoring and record helpers. They are private names of the
-runner (`_params`, `_fingerprint`, `_score_units`, `_Progress`): the engine should make them
-public; until then this is the only module that touches them.
+calls the runner's own unit key (`unit_key`), scoring (`score_units`) and per-item records
+(`item_record`, `score_from_record`).
 
 Everything here is plain data in, plain data out: no Django.
 """
@@ -21,7 +20,7 @@ from worker.engine import runner
 from worker.engine.checks import CHECKS
 from worker.engine.loading import LoadedModel
 from worker.engine.scoring import Scorer
-from worker.engine.types import BiasInfo, CheckResult, Item, ItemScore, OptionScore
+from worker.engine.types import CheckResult, Item
 
 UnitKey = tuple[Any, ...]
 
@@ -55,7 +54,6 @@ def plan_units(
             prepared = check.prepare(list(items_by_check.get(name, [])), dict(config))
         except ValueError as exc:
             raise PlanError(f"check {name}: {exc}") from exc
-        params = runner._params(mode, config, name)
         seen: set[tuple[str, str]] = set()
         for position, item in enumerate(prepared):
             # One result row per (check, id, language); the engine's prepare dedupes the same.
@@ -65,7 +63,7 @@ def plan_units(
                     "suite's datasets; give each dataset only the checks it is for"
                 )
             seen.add((item.id, item.language))
-            key = (item.id, item.language, mode, params, runner._fingerprint(item, mode))
+            key = runner.unit_key(item, mode, config, name)
             unit = units.setdefault(key, {"key": _key_json(key), "rows": []})
             unit["rows"].append({"check": name, "position": position, "item": item.to_dict()})
         rows_per_check[name] = len(prepared)
@@ -87,13 +85,13 @@ def score_units(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Score a shard's units; return one record per row and the scorer's counters."""
     by_key = {_key_tuple(unit["key"]): unit for unit in units}
-    items = {key: item_from_dict(unit["rows"][0]["item"]) for key, unit in by_key.items()}
+    items = {key: Item.from_dict(unit["rows"][0]["item"]) for key, unit in by_key.items()}
     scorer = Scorer(loaded, batch_size=batch_size, seed=seed)  # type: ignore[arg-type]
-    scores = runner._score_units(scorer, items, runner._Progress(len(items), progress))
+    scores = runner.score_units(scorer, items, progress)
     records = []
     for key, unit in by_key.items():
         for row in unit["rows"]:
-            record = runner.item_record(row["check"], item_from_dict(row["item"]), scores[key])
+            record = runner.item_record(row["check"], Item.from_dict(row["item"]), scores[key])
             records.append({**record, "position": row["position"]})
     return records, {"units": len(items), "oom_backoffs": scorer.oom_backoffs}
 
@@ -109,46 +107,10 @@ def compute_checks(
     results = []
     for name in checks:
         pairs = rows.get(name, ())
-        items = [item_from_dict(item) for item, _ in pairs]
-        scores = [score_from_record(record) for _, record in pairs]
+        items = [Item.from_dict(item) for item, _ in pairs]
+        scores = [runner.score_from_record(record) for _, record in pairs]
         results.append(CHECKS[name].compute(items, scores, dict(config), seed=seed))
     return results
-
-
-def item_from_dict(data: Mapping[str, Any]) -> Item:
-    """The inverse of `Item.to_dict()` (JSON turns tuples into lists)."""
-    bias = data.get("bias")
-    return Item(
-        **{
-            **data,
-            "gold": tuple(data["gold"]),
-            "context": tuple(data.get("context") or ()),
-            "bias": BiasInfo(**bias) if bias else None,
-            "metadata": dict(data.get("metadata") or {}),
-        }
-    )
-
-
-def score_from_record(record: Mapping[str, Any]) -> ItemScore:
-    """The ItemScore a per-item record (`runner.item_record`) was written from."""
-    return ItemScore(
-        item_id=record["item_id"],
-        context=record["context"],
-        options=tuple(
-            OptionScore(
-                letter=option["letter"],
-                continuation=option["continuation"],
-                logprob=option["logprob"],
-                n_tokens=option["n_tokens"],
-            )
-            for option in record["options"]
-        ),
-        chosen=record["chosen"],
-        gold=tuple(record["gold"]),
-        correct=record["correct"],
-        mode=record["mode"],
-        generated=record.get("generated"),
-    )
 
 
 def record_group(record: Mapping[str, Any]) -> str:
