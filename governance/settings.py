@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "apps.evaluations",
     "apps.audit",
     "apps.reports",
+    "apps.signoffs",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.accounts.apis import ApiTokenApi, MembershipApi, OrganizationApi
+from apps.accounts.apis import ApiTokenApi, MembershipApi, OrganizationApi, ServiceAccountApi
 from apps.audit.apis import AuditEventApi
 from apps.evaluations.apis import DriftAlertApi, RunApi, ScheduleApi, SuiteApi
 from apps.registry.apis import AIModelApi, DatasetApi, DatasetVersionApi, ModelVersionApi
@@ -13,6 +13,7 @@ router = DefaultRouter()
 router.register("organizations", OrganizationApi, basename="organization")
 router.register("memberships", MembershipApi, basename="membership")
 router.register("tokens", ApiTokenApi, basename="token")
+router.register("service-accounts", ServiceAccountApi, basename="service-account")
 router.register("models", AIModelApi, basename="model")
 router.register("model-versions", ModelVersionApi, basename="model-version")
 router.register("datasets", DatasetApi, basename="dataset")
@@ -27,6 +28,8 @@ router.register("model-documentation", ModelDocumentationApi, basename="model-do
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("apps.accounts.urls")),
+    path("api/v1/", include("apps.signoffs.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

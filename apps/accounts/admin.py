@@ -65,7 +65,7 @@ class MembershipAdmin(TenantAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(TenantAdmin):
     list_display = ["name", "organization", "role", "prefix", "expires_at", "revoked_at"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "created_by", "holder"]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False  # tokens are created through the API, which shows the secret once

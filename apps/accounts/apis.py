@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from apps.accounts import services
-from apps.accounts.models import ApiToken, Membership, Organization, Role, User
+from apps.accounts.models import ApiToken, Membership, Organization, Role, ServiceAccount, User
 from apps.common.api import ScopedViewSet, idempotent
 
 
@@ -100,6 +106,8 @@ class ApiTokenOutputSerializer(serializers.ModelSerializer[ApiToken]):
         slug_field="slug", read_only=True
     )
     created_by = serializers.CharField(source="created_by.username", read_only=True)
+    holder = serializers.CharField(source="holder.username", read_only=True)
+    holder_name = serializers.CharField(source="holder.printed_name", read_only=True)
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -111,6 +119,8 @@ class ApiTokenOutputSerializer(serializers.ModelSerializer[ApiToken]):
             "role",
             "prefix",
             "created_by",
+            "holder",
+            "holder_name",
             "created_at",
             "expires_at",
             "revoked_at",
@@ -129,14 +139,19 @@ class ApiTokenCreatedSerializer(ApiTokenOutputSerializer):
 class ApiTokenInputSerializer(serializers.Serializer[Any]):
     organization = serializers.CharField(required=False, help_text="Organisation slug")
     name = serializers.CharField(max_length=100)
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = serializers.ChoiceField(
+        choices=Role.choices, required=False, help_text="Default: the holder's current role."
+    )
     expires_at = serializers.DateTimeField(required=False)
+    service_account = serializers.IntegerField(
+        required=False, help_text="Id of the service account that holds the token (default: you)."
+    )
 
 
 class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """API tokens for automation: created and revoked by admins; the secret is shown once."""
 
-    queryset = ApiToken.objects.select_related("organization", "created_by")
+    queryset = ApiToken.objects.select_related("organization", "created_by", "holder")
     serializer_class = ApiTokenOutputSerializer
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
@@ -155,11 +170,22 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         data = ApiTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         org = self.write_organization(data.validated_data.get("organization"))
+        holder = None
+        if "service_account" in data.validated_data:
+            account = ServiceAccount.objects.filter(
+                pk=data.validated_data["service_account"], organization=org
+            ).first()
+            if account is None:
+                raise serializers.ValidationError(
+                    {"service_account": ["No service account with this id in the organisation."]}
+                )
+            holder = account.user
         issued = services.api_token_create(
             organization=org,
             created_by=request.user,  # type: ignore[arg-type]
+            holder=holder,
             name=data.validated_data["name"],
-            role=data.validated_data["role"],
+            role=data.validated_data.get("role"),
             expires_at=data.validated_data.get("expires_at"),
         )
         body = ApiTokenOutputSerializer(issued.token).data
@@ -171,3 +197,130 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def revoke(self, request: Request, pk: str) -> Response:
         token = services.api_token_revoke(token=self.get_object())
         return Response(ApiTokenOutputSerializer(token).data)
+
+
+class ServiceAccountOutputSerializer(serializers.ModelSerializer[ServiceAccount]):
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    username = serializers.CharField(source="user.username", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = ServiceAccount
+        fields = ["id", "organization", "name", "username", "created_by", "created_at"]
+
+
+class ServiceAccountInputSerializer(serializers.Serializer[Any]):
+    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(
+        choices=[c for c in Role.choices if c[0] != Role.ADMIN],
+        help_text="The highest role its tokens may act in.",
+    )
+
+
+class ServiceAccountApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Named service accounts ("release pipeline") that hold tokens and can never sign."""
+
+    queryset = ServiceAccount.objects.select_related("organization", "user", "created_by")
+    serializer_class = ServiceAccountOutputSerializer
+    read_roles = (Role.ADMIN,)
+    write_roles = (Role.ADMIN,)
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self) -> Any:
+        admin_orgs = [org for org, role in self.actor.roles.items() if role == Role.ADMIN]
+        return super().get_queryset().filter(organization_id__in=admin_orgs)
+
+    @extend_schema(request=ServiceAccountInputSerializer, responses=ServiceAccountOutputSerializer)
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = ServiceAccountInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org = self.write_organization(data.validated_data.get("organization"))
+        account = services.service_account_create(
+            organization=org,
+            created_by=request.user,  # type: ignore[arg-type]
+            name=data.validated_data["name"],
+            role=data.validated_data["role"],
+        )
+        return Response(
+            ServiceAccountOutputSerializer(account).data, status=status.HTTP_201_CREATED
+        )
+
+
+class AuthTokenThrottle(SimpleRateThrottle):
+    """At most AUTH_TOKEN_THROTTLE_RATE password attempts per client address."""
+
+    scope = "auth_token"
+
+    def get_rate(self) -> str:
+        return str(getattr(settings, "AUTH_TOKEN_THROTTLE_RATE", "10/minute"))
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AuthTokenInputSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    organization = serializers.CharField(
+        required=False, help_text="Organisation slug (needed if you belong to several)."
+    )
+    name = serializers.CharField(max_length=100, required=False, default="personal token")
+    role = serializers.ChoiceField(
+        choices=Role.choices, required=False, help_text="Default: your current role."
+    )
+    expires_at = serializers.DateTimeField(required=False, help_text="Default: 90 days.")
+
+
+class AuthTokenObtainApi(APIView):
+    """Exchange your username and password for your own API token (shown once).
+
+    The token is held by you, acts at most in your current role and is attributed to you.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthTokenThrottle]
+
+    @extend_schema(request=AuthTokenInputSerializer, responses={201: ApiTokenCreatedSerializer})
+    def post(self, request: Request) -> Response:
+        data = AuthTokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        # Through authenticate() so login throttling (django-axes) and the audit's failed-login
+        # event see this attempt like any other login.
+        user = authenticate(
+            request=request._request, username=values["username"], password=values["password"]
+        )
+        if getattr(request._request, "axes_locked_out", False):
+            raise Throttled(detail="Too many failed logins for this account; try again later.")
+        if user is None:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Wrong username or password."]}
+            )
+        memberships = Membership.objects.filter(user=user).select_related("organization")
+        slug = values.get("organization")
+        if slug:
+            memberships = memberships.filter(organization__slug=slug)
+        chosen = list(memberships[:2])
+        if not chosen:
+            raise serializers.ValidationError(
+                {"organization": ["You are not a member of this organisation."]}
+            )
+        if len(chosen) > 1:
+            raise serializers.ValidationError(
+                {"organization": ["You belong to several organisations: name one by its slug."]}
+            )
+        issued = services.api_token_create(
+            organization=chosen[0].organization,
+            created_by=user,  # type: ignore[arg-type]
+            name=values["name"],
+            role=values.get("role"),
+            expires_at=values.get("expires_at"),
+        )
+        body = ApiTokenOutputSerializer(issued.token).data
+        body["token"] = issued.secret
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -10,13 +10,36 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from apps.accounts.models import ApiToken, Membership
+from apps.accounts.models import ApiToken, Membership, role_covers
 
 TOKEN_PREFIX = "ca_"
 
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def check_holder(token: ApiToken) -> None:
+    """Refuse a token whose holder is gone, or whose role is now above the holder's.
+
+    Checked on every request, so a demotion takes effect on every token at once.
+    """
+    if not token.holder.is_active:
+        raise exceptions.AuthenticationFailed("The holder of this API token is deactivated.")
+    role = (
+        Membership.objects.filter(user_id=token.holder_id, organization_id=token.organization_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
+        raise exceptions.AuthenticationFailed(
+            "The holder of this API token is no longer a member of its organisation."
+        )
+    if not role_covers(role, token.role):
+        raise exceptions.AuthenticationFailed(
+            f"This API token acts as {token.role}, above its holder's current role ({role}); "
+            "it no longer works: create a new token."
+        )
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -36,7 +59,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
                 f"Invalid API token: CareAlign tokens start with {TOKEN_PREFIX!r}."
             )
         token = (
-            ApiToken.objects.select_related("created_by", "organization")
+            ApiToken.objects.select_related("holder", "organization")
             .filter(key_hash=hash_token(raw))
             .first()
         )
@@ -47,19 +70,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.expires_at <= now:
             raise exceptions.AuthenticationFailed("This API token has expired; create a new one.")
-        if not token.created_by.is_active:
-            raise exceptions.AuthenticationFailed("The owner of this API token is deactivated.")
-        # A token is its creator's delegation: it dies with the creator's membership.
-        if not Membership.objects.filter(
-            user_id=token.created_by_id, organization_id=token.organization_id
-        ).exists():
-            raise exceptions.AuthenticationFailed(
-                "The owner of this API token is no longer a member of its organisation."
-            )
+        check_holder(token)
         # Coarse last-use stamp: one write per token per minute at most.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.created_by, token
+        return token.holder, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
@@ -75,5 +90,8 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (`ca_…`) created by an organisation admin.",
+            "description": (
+                "An API token (`ca_…`): your own from POST /api/v1/auth/token/, or a "
+                "service account's created by an organisation admin."
+            ),
         }

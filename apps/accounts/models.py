@@ -13,6 +13,10 @@ class User(AbstractUser):
     def printed_name(self) -> str:
         return self.get_full_name() or self.username
 
+    @property
+    def is_service_account(self) -> bool:
+        return hasattr(self, "service_account")
+
 
 class Organization(models.Model):
     """A tenant: a provider (hospital), a payer or a vendor. All domain data belongs to one."""
@@ -70,10 +74,54 @@ class Membership(models.Model):
         return f"{self.user} @ {self.organization} ({self.role})"
 
 
+ROLE_COVERS_ALL = Role.ADMIN
+
+
+def role_covers(holder_role: str | None, token_role: str) -> bool:
+    """Whether someone holding `holder_role` may act as `token_role` (an admin may act as any)."""
+    return holder_role is not None and holder_role in (token_role, ROLE_COVERS_ALL)
+
+
+class ServiceAccount(models.Model):
+    """A named non-person that holds API tokens ("release pipeline"); created by an admin.
+
+    It is a user row with an unusable password and a membership (its role), so everything a
+    token does is attributed to a holder; a service account can never sign (it has no password
+    to re-enter, and the sign-off services refuse it by name).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_account"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="service_accounts"
+    )
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["organization_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="serviceaccount_org_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (service account)"
+
+
 class ApiToken(models.Model):
     """A credential for automation: acts in one organisation with one role until it expires.
 
-    Only a SHA-256 digest of the secret is stored; the secret is shown once at creation.
+    Its holder (a person who made it for themselves, or a service account) is who acts: what
+    the token does is attributed to the holder, and it never acts above the holder's current
+    role. Only a SHA-256 digest of the secret is stored; the secret is shown once at creation.
     """
 
     organization = models.ForeignKey(
@@ -81,6 +129,9 @@ class ApiToken(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="held_api_tokens"
     )
     name = models.CharField(max_length=100)
     role = models.CharField(max_length=32, choices=Role.choices)

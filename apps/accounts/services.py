@@ -11,7 +11,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.authentication import TOKEN_PREFIX, hash_token
-from apps.accounts.models import ApiToken, Membership, Organization, Role, User
+from apps.accounts.models import (
+    ApiToken,
+    Membership,
+    Organization,
+    Role,
+    ServiceAccount,
+    User,
+    role_covers,
+)
 
 MAX_TOKEN_DAYS = 366
 
@@ -22,16 +30,51 @@ class IssuedToken:
     secret: str  # shown once, never stored
 
 
+def _holder_role(holder: User, organization: Organization) -> str | None:
+    return (
+        Membership.objects.filter(user=holder, organization=organization)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
 @transaction.atomic
 def api_token_create(
     *,
     organization: Organization,
     created_by: User,
     name: str,
-    role: str,
+    role: str | None = None,
     expires_at: datetime | None = None,
+    holder: User | None = None,
 ) -> IssuedToken:
-    """Create a token; the caller shows `secret` once, only its SHA-256 is kept."""
+    """Create a token held by `holder` (default: its creator); the secret is shown once.
+
+    The token's role defaults to the holder's current role and may not be above it; a token
+    made for someone else is only ever for a service account of the same organisation.
+    """
+    holder = holder or created_by
+    if holder.pk != created_by.pk and not ServiceAccount.objects.filter(
+        user=holder, organization=organization
+    ).exists():
+        raise ValidationError(
+            {"service_account": ["A token is held by its creator or by a service account."]}
+        )
+    holder_role = _holder_role(holder, organization)
+    if holder_role is None:
+        raise ValidationError(
+            {"organization": [f"{holder.username} is not a member of {organization.slug}."]}
+        )
+    role = role or holder_role
+    if not role_covers(holder_role, role):
+        raise ValidationError(
+            {
+                "role": [
+                    f"A token cannot act above its holder's role: {holder.username} is "
+                    f"{holder_role}, so the token's role must be {holder_role}."
+                ]
+            }
+        )
     now = timezone.now()
     expires_at = expires_at or now + timedelta(days=90)
     if expires_at <= now:
@@ -43,6 +86,7 @@ def api_token_create(
     token = ApiToken.objects.create(
         organization=organization,
         created_by=created_by,
+        holder=holder,
         name=name,
         role=role,
         prefix=prefix,
@@ -51,6 +95,27 @@ def api_token_create(
         expires_at=expires_at,
     )
     return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def service_account_create(
+    *, organization: Organization, created_by: User, name: str, role: str
+) -> ServiceAccount:
+    """Create a named service account (a user that cannot sign in or sign) with its role."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["Give the service account a name."]})
+    if ServiceAccount.objects.filter(organization=organization, name=name).exists():
+        raise ValidationError({"name": ["This organisation already has a service account of this name."]})
+    if role == Role.ADMIN:
+        raise ValidationError({"role": ["A service account cannot be an admin."]})
+    user = User(username=f"svc-{secrets.token_hex(6)}", first_name=name[:150])
+    user.set_unusable_password()
+    user.save()
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return ServiceAccount.objects.create(
+        user=user, organization=organization, name=name, created_by=created_by
+    )
 
 
 @transaction.atomic

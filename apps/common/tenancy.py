@@ -36,6 +36,9 @@ class Actor:
 
     @property
     def label(self) -> str:
+        # A token's actions are its holder's: the holder is named first, the token after.
+        if self.token is not None and self.user is not None:
+            return f"user:{self.user.username} (token {self.token.prefix})"
         if self.token is not None:
             return f"token:{self.token.prefix}"
         if self.user is not None:
@@ -64,7 +67,7 @@ def actor_for_request(request: HttpRequest) -> Actor:
 
     auth = getattr(request, "auth", None)
     if isinstance(auth, ApiToken):
-        actor = Actor(user=auth.created_by, token=auth, roles={auth.organization_id: auth.role})
+        actor = Actor(user=auth.holder, token=auth, roles={auth.organization_id: auth.role})
     else:
         actor = actor_for_user(getattr(request, "user", None))
     request._carealign_actor = actor  # type: ignore[attr-defined]
