@@ -19,6 +19,8 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="carealign-hf-"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 PASSWORD = "correct horse battery staple"
+# Besides the audit trail, tables whose triggers refuse TRUNCATE (switched off for flushes).
+APPEND_ONLY_TABLES = ("signoffs_signoff", "signoffs_signoffwithdrawal")
 
 
 @dataclass
@@ -53,6 +55,8 @@ def _set_audit_triggers(settings_dict: dict[str, Any], state: str) -> None:
         params["password"] = settings_dict["PASSWORD"]
     with psycopg.connect(**params, autocommit=True) as conn:
         conn.execute(f"ALTER TABLE audit_auditevent {state} TRIGGER USER")
+        for table in APPEND_ONLY_TABLES:
+            conn.execute(f"ALTER TABLE {table} {state} TRIGGER USER")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -298,9 +298,7 @@ class AuthTokenObtainApi(APIView):
         if getattr(request._request, "axes_locked_out", False):
             raise Throttled(detail="Too many failed logins for this account; try again later.")
         if user is None:
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Wrong username or password."]}
-            )
+            raise serializers.ValidationError({"non_field_errors": ["Wrong username or password."]})
         memberships = Membership.objects.filter(user=user).select_related("organization")
         slug = values.get("organization")
         if slug:
@@ -316,7 +314,7 @@ class AuthTokenObtainApi(APIView):
             )
         issued = services.api_token_create(
             organization=chosen[0].organization,
-            created_by=user,  # type: ignore[arg-type]
+            created_by=user,
             name=values["name"],
             role=values.get("role"),
             expires_at=values.get("expires_at"),

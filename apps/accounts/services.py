@@ -54,9 +54,10 @@ def api_token_create(
     made for someone else is only ever for a service account of the same organisation.
     """
     holder = holder or created_by
-    if holder.pk != created_by.pk and not ServiceAccount.objects.filter(
-        user=holder, organization=organization
-    ).exists():
+    if (
+        holder.pk != created_by.pk
+        and not ServiceAccount.objects.filter(user=holder, organization=organization).exists()
+    ):
         raise ValidationError(
             {"service_account": ["A token is held by its creator or by a service account."]}
         )
@@ -106,7 +107,9 @@ def service_account_create(
     if not name:
         raise ValidationError({"name": ["Give the service account a name."]})
     if ServiceAccount.objects.filter(organization=organization, name=name).exists():
-        raise ValidationError({"name": ["This organisation already has a service account of this name."]})
+        raise ValidationError(
+            {"name": ["This organisation already has a service account of this name."]}
+        )
     if role == Role.ADMIN:
         raise ValidationError({"role": ["A service account cannot be an admin."]})
     user = User(username=f"svc-{secrets.token_hex(6)}", first_name=name[:150])

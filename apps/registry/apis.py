@@ -174,8 +174,11 @@ class ModelVersionInputSerializer(serializers.Serializer[Any]):
         child=serializers.ChoiceField(choices=list(ALIGNMENT_TECHNIQUES.items())),
         required=False,
     )
+    # Later stages are reached only through the stage gate (POST /stage-gates/<id>/advance/).
     lifecycle_stage = serializers.ChoiceField(
-        choices=ModelVersion.LifecycleStage.choices, default="data_curation"
+        choices=ModelVersion.LifecycleStage.choices[:3],
+        default="data_curation",
+        help_text="Where the version starts: data curation, training or validation.",
     )
     training_datasets = TrainingDatasetSerializer(many=True, required=False)
 
@@ -201,9 +204,16 @@ class ModelVersionInputSerializer(serializers.Serializer[Any]):
 
 
 class ModelVersionUpdateSerializer(serializers.Serializer[Any]):
-    lifecycle_stage = serializers.ChoiceField(
-        choices=ModelVersion.LifecycleStage.choices, required=False
+    lifecycle_stage = serializers.CharField(
+        required=False, help_text="Not changed here: use POST /api/v1/stage-gates/<id>/advance/."
     )
+
+    def validate_lifecycle_stage(self, value: str) -> str:
+        raise serializers.ValidationError(
+            "A version changes stage only through its stage gate: "
+            'POST /api/v1/stage-gates/<id>/advance/ with {"to_stage": ...}.'
+        )
+
     alignment_techniques = serializers.ListField(
         child=serializers.ChoiceField(choices=list(ALIGNMENT_TECHNIQUES.items())),
         required=False,

@@ -112,6 +112,7 @@ class DatasetVersion(models.Model):
         PUBMEDQA = "pubmedqa", "PubMedQA"
         MMEDBENCH = "mmedbench", "MMedBench JSONL"
         MEDHALT = "medhalt", "Med-HALT reasoning CSV"
+        PREFERENCE = "preference", "Preference JSONL (prompt, chosen, rejected)"
 
     class PhiStatus(models.TextChoices):
         NONE = "none", "No PHI"

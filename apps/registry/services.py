@@ -234,6 +234,16 @@ def _stream_to_disk(upload: File[bytes], directory: Path) -> tuple[Path, str, in
     return target, digest.hexdigest(), size
 
 
+def _read_summary(path: Path, format: str) -> dict[str, Any]:
+    """Validate a file with the engine's readers and summarise it (preference JSONL too)."""
+    from worker.engine.readers import read_items, summarize_items
+    from worker.engine.readers.preference import read_paired_answers, summarize_preferences
+
+    if format == DatasetVersion.Format.PREFERENCE:
+        return summarize_preferences(read_paired_answers(path, layout="preferences"))
+    return summarize_items(read_items(path, fmt=format))
+
+
 def dataset_version_create(
     *,
     dataset: Dataset,
@@ -253,7 +263,7 @@ def dataset_version_create(
     The file is validated by the evaluation engine's own readers before anything is kept;
     an invalid file leaves neither a row nor a file behind.
     """
-    from worker.engine.readers import DatasetFormatError, read_items, summarize_items
+    from worker.engine.readers import DatasetFormatError
 
     if phi_status == DatasetVersion.PhiStatus.DEIDENTIFIED and not deidentification_method:
         raise ValidationError(
@@ -272,10 +282,9 @@ def dataset_version_create(
         if size == 0:
             raise ValidationError({"file": [f"{path.name} is empty: upload a file with items."]})
         try:
-            items = read_items(path, fmt=format)
+            summary = _read_summary(path, format)
         except DatasetFormatError as exc:
             raise ValidationError({"file": [str(exc)]}) from None
-        summary = summarize_items(items)
         relative = f"datasets/{sha256[:2]}/{sha256}{path.suffix.lower()}"
         final = media / relative
         created_file = False

@@ -70,17 +70,22 @@ def audit_state(*, organization_id: int) -> dict[str, Any]:
     }
 
 
-def card_signatures(*, model_version: ModelVersion) -> list[dict[str, Any]]:
-    """Sign-offs shown on the card: printed name, meaning, time, digest signed, staleness.
+def card_signatures(
+    card: ModelCard | None = None, *, model_version: ModelVersion | None = None
+) -> list[dict[str, Any]]:
+    """Sign-offs shown on a card: of its model version and that version's evaluation runs.
 
-    The sign-off module (a later issue) plugs in here; until then no card shows any, and the
-    profiles that require signatures report them as missing.
+    Each is {"signer_name", "signer_role", "meaning", "stage", "signed_at" (ISO 8601 UTC),
+    "record_digest", "current", "comment"} (21 CFR 11.50: printed name, time, meaning), plus
+    "withdrawn", "target_type", "subject" and the older aliases "printed_name", "role",
+    "lifecycle_stage" and "stale" (not current). Oldest first.
     """
-    if not django_apps.is_installed("apps.signoffs"):
+    version = model_version if model_version is not None else getattr(card, "model_version", None)
+    if version is None or not django_apps.is_installed("apps.signoffs"):
         return []
-    from apps.signoffs import selectors as signoffs
+    from apps.signoffs.selectors import signatures_for_model_version
 
-    return list(signoffs.signatures_for_card(model_version=model_version))
+    return signatures_for_model_version(model_version=version)
 
 
 def _origin(origins: dict[str, str], suite_name: str) -> str | None:

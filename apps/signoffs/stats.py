@@ -94,7 +94,9 @@ def bradley_terry(
     return [float(p[i]) if finite[i] else None for i in range(k)]
 
 
-def cohen(ratings_1: Sequence[str], ratings_2: Sequence[str], categories: Sequence[str]) -> dict[str, Any]:
+def cohen(
+    ratings_1: Sequence[str], ratings_2: Sequence[str], categories: Sequence[str]
+) -> dict[str, Any]:
     """Cohen's kappa of two raters over the same items, with its asymptotic 95 % interval."""
     n = len(ratings_1)
     base: dict[str, Any] = {"method": "cohen", "raters": 2, "n": n, "level": 0.95}

@@ -488,7 +488,8 @@ def stakeholders_consulted(ctx: CardContext) -> str | None:
     """Who signed off (and, with the sign-off module, who took part in preference studies)."""
     lines = [
         f"{s['printed_name']} ({s.get('role') or 'stakeholder'}) — {s['meaning']} "
-        f"{s.get('lifecycle_stage') or ''} on {s['signed_at'][:10]}".replace("  ", " ")
+        f"{s.get('subject') or ''} at {s.get('lifecycle_stage') or ''} on "
+        f"{s['signed_at'][:10]}".replace("  ", " ")
         for s in ctx.signatures
     ]
     return bullets(lines)

@@ -51,9 +51,7 @@ def required_roles(*, organization_id: int, stage: str) -> tuple[str, ...]:
 
 
 def stage_requirements(*, organization_id: int) -> list[dict[str, Any]]:
-    rows = {
-        r.stage: r for r in StageRequirement.objects.filter(organization_id=organization_id)
-    }
+    rows = {r.stage: r for r in StageRequirement.objects.filter(organization_id=organization_id)}
     return [
         {
             "stage": stage,

@@ -83,7 +83,12 @@ def _actor(user: User) -> Actor:
 
 
 def _reauthenticate(
-    *, user: User, password: str, organization_id: int | None, obj: models.Model, what: str,
+    *,
+    user: User,
+    password: str,
+    organization_id: int | None,
+    obj: models.Model,
+    what: str,
     now: datetime | None = None,
 ) -> None:
     """Check the signer's password now; a failure is recorded (and committed) before refusing."""
@@ -95,7 +100,9 @@ def _reauthenticate(
     if until is not None:
         with transaction.atomic():
             audit_record(
-                action=ACTION_SIGNING_LOCKED, organization=organization_id, obj=obj,
+                action=ACTION_SIGNING_LOCKED,
+                organization=organization_id,
+                obj=obj,
                 actor=_actor(user),
                 changes={"attempt": what, "locked_until": utc_iso(until)},
             )
@@ -106,13 +113,13 @@ def _reauthenticate(
     if not password or not user.check_password(password):
         with transaction.atomic():
             audit_record(
-                action=ACTION_SIGNING_FAILED, organization=organization_id, obj=obj,
+                action=ACTION_SIGNING_FAILED,
+                organization=organization_id,
+                obj=obj,
                 actor=_actor(user),
                 changes={"attempt": what, "reason": "wrong password"},
             )
-        raise ValidationError(
-            {"password": ["Wrong password: re-enter your own password to sign."]}
-        )
+        raise ValidationError({"password": ["Wrong password: re-enter your own password to sign."]})
 
 
 def signoff_create(
@@ -135,9 +142,15 @@ def signoff_create(
     if len(comment) > MAX_COMMENT:
         raise ValidationError({"comment": [f"At most {MAX_COMMENT} characters."]})
     organization_id = org_id_of(target)
+    if organization_id is None:
+        raise ValidationError({"target_id": ["This record belongs to no organisation."]})
     _reauthenticate(
-        user=signer, password=password, organization_id=organization_id, obj=target,
-        what=f"sign {target_type} {target.pk} ({meaning}, {stage})", now=now,
+        user=signer,
+        password=password,
+        organization_id=organization_id,
+        obj=target,
+        what=f"sign {target_type} {target.pk} ({meaning}, {stage})",
+        now=now,
     )
     if signer_role is None:
         signer_role = (
@@ -193,7 +206,10 @@ def signoff_withdraw(
     if len(reason) > MAX_COMMENT:
         raise ValidationError({"reason": [f"At most {MAX_COMMENT} characters."]})
     _reauthenticate(
-        user=user, password=password, organization_id=signoff.organization_id, obj=signoff,
+        user=user,
+        password=password,
+        organization_id=signoff.organization_id,
+        obj=signoff,
         what=f"withdraw sign-off {signoff.pk}",
     )
     with transaction.atomic():

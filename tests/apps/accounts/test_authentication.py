@@ -118,9 +118,9 @@ def test_a_token_acts_only_in_its_organisation(personas):
             id="expired",
         ),
         pytest.param(
-            lambda t: (setattr(t.created_by, "is_active", False), t.created_by.save()),
-            "The owner of this API token is deactivated.",
-            id="owner-deactivated",
+            lambda t: (setattr(t.holder, "is_active", False), t.holder.save()),
+            "The holder of this API token is deactivated.",
+            id="holder-deactivated",
         ),
     ],
 )
@@ -225,8 +225,8 @@ def test_a_retried_token_creation_never_stores_nor_shows_the_secret_again(client
     assert secret not in str(list(IdempotencyKey.objects.values()))
 
 
-def test_a_token_stops_working_when_its_creator_leaves_the_organisation(personas):
-    secret = issue(personas, created_by=personas.compliance_officer)
+def test_a_token_stops_working_when_its_holder_leaves_the_organisation(personas):
+    secret = issue(personas, Role.COMPLIANCE_OFFICER, created_by=personas.compliance_officer)
     assert bearer(secret).get("/api/v1/models/").status_code == 200
 
     Membership.objects.filter(user=personas.compliance_officer, organization=personas.org).delete()

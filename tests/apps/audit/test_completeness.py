@@ -90,7 +90,7 @@ def test_api_tokens_record_creation_use_and_revocation_never_the_secret(
     assert "key_hash" not in create.changes
     assert list(revoke.changes) == ["revoked_at"] and revoke.changes["revoked_at"][0] is None
     by_token = last(trail, personas.org, object_type="registry.aimodel")
-    assert by_token.actor == f"token:{prefix}"
+    assert by_token.actor == f"user:admin (token {prefix})"  # the holder, then the token
     assert by_token.actor_role == "model_developer"
     assert by_token.actor_user_id == personas.admin.pk  # the person the token acts for
 

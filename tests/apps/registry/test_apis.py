@@ -125,7 +125,7 @@ CASES = {
         lambda o: f"/api/v1/model-versions/{o['version'].pk}/",
         WRITERS,
         200,
-        lambda o: {"lifecycle_stage": "validation"},
+        lambda o: {"base_model": "gpt2"},
     ),
     "dataset-list": Case("get", lambda o: "/api/v1/datasets/", ALL, 200),
     "dataset-detail": Case("get", lambda o: f"/api/v1/datasets/{o['dataset'].pk}/", ALL, 200),
