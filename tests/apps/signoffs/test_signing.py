@@ -236,12 +236,13 @@ def test_a_service_account_can_never_sign(personas, validation_world):
             "target_id": str(validation_world.version.pk),
             "stage": "validation",
             "meaning": "approved",
-            "password": "",
+            "password": "anything",
         },
         format="json",
     )
 
-    assert response.status_code in (400, 403)
+    assert response.status_code == 403
+    assert "service account cannot sign" in response.json()["error"]["message"]
     assert not SignOff.objects.exists()
 
 
