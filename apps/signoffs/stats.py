@@ -115,7 +115,8 @@ def cohen(
             "high": None,
             "reason": "undefined: both raters used a single category",
         }
-    result = cohens_kappa(table)
+    with np.errstate(invalid="ignore", divide="ignore"):  # its z-test divides by 0 at kappa 1
+        result = cohens_kappa(table)
     return {
         **base,
         "kappa": float(result.kappa),

@@ -92,9 +92,10 @@ def read_paired_answers(path: str | os.PathLike[str], *, layout: str) -> list[di
 
 def summarize_preferences(records: list[dict[str, Any]]) -> dict[str, Any]:
     """What the registry stores about a preference dataset version's content."""
+    languages = sorted({str(r["language"]) for r in records if isinstance(r.get("language"), str)})
     return {
         "row_count": len(records),
-        "languages": [],
+        "languages": languages or ["und"],  # BCP 47 "undetermined" when no line names one
         "specialties": [],
         "tasks": {"preference": len(records)},
         "demographics": {},
