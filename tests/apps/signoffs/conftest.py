@@ -49,3 +49,7 @@ def token_client(personas: Any, role: str) -> tuple[APIClient, ApiToken]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
     return client, issued.token
+
+
+# The reports' fixtures, for the cards that print signatures.
+from tests.apps.reports.conftest import draft, fast_pdf, world  # noqa: E402, F401
