@@ -93,13 +93,12 @@ def test_a_demoted_admins_old_admin_token_can_no_longer_act_as_admin(personas, c
     )
 
     escalate = token.post("/api/v1/tokens/", {"name": "y", "role": "admin"})
-    promote = token.patch(
-        f"/api/v1/memberships/{membership.pk}/", {"role": "admin"}, format="json"
-    )
+    promote = token.patch(f"/api/v1/memberships/{membership.pk}/", {"role": "admin"}, format="json")
 
     assert escalate.status_code == 401 and promote.status_code == 401
-    assert "above its holder's current role (compliance_officer)" in (
-        promote.json()["error"]["message"]
+    assert (
+        "above its holder's current role (compliance_officer)"
+        in (promote.json()["error"]["message"])
     )
     membership.refresh_from_db()
     assert membership.role == Role.COMPLIANCE_OFFICER
@@ -164,6 +163,9 @@ def test_only_admins_manage_service_accounts(personas, client_for):
             "/api/v1/service-accounts/", {"name": f"bot {role}", "role": "auditor"}
         )
         assert response.status_code == 403
-    assert client_for("admin").post(
-        "/api/v1/service-accounts/", {"name": "root bot", "role": "admin"}
-    ).status_code == 400
+    assert (
+        client_for("admin")
+        .post("/api/v1/service-accounts/", {"name": "root bot", "role": "admin"})
+        .status_code
+        == 400
+    )

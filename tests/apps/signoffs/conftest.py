@@ -18,9 +18,9 @@ __all__ = ["PASSWORD", "World"]
 @pytest.fixture
 def validation_world(personas: Any) -> World:
     """A model version in validation whose latest run passed every threshold."""
-    world = make_world(personas.org)
-    world.run()
-    return world
+    made = make_world(personas.org)
+    made.run()
+    return made
 
 
 @pytest.fixture

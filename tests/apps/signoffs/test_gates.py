@@ -33,9 +33,11 @@ def approve_both(sign: Any, version: ModelVersion, stage: str = "validation") ->
 
 
 def test_the_gate_names_each_missing_default_sign_off(personas, validation_world):
-    gate = client(personas, "auditor").get(
-        f"/api/v1/stage-gates/{validation_world.version.pk}/"
-    ).json()
+    gate = (
+        client(personas, "auditor")
+        .get(f"/api/v1/stage-gates/{validation_world.version.pk}/")
+        .json()
+    )
 
     assert gate["stage"] == "validation" and gate["next_stage"] == "deployment"
     assert gate["open"] is False
@@ -54,8 +56,9 @@ def test_required_approvals_and_a_passing_run_open_the_gate(personas, validation
     moved = advance(personas, version, "deployment")
 
     assert refused.status_code == 400
-    assert "a current approval at validation by a clinical reviewer" in (
-        refused.json()["error"]["message"]
+    assert (
+        "a current approval at validation by a clinical reviewer"
+        in (refused.json()["error"]["message"])
     )
     assert moved.status_code == 200 and moved.json()["stage"] == "deployment"
     version.refresh_from_db()
@@ -122,9 +125,7 @@ def test_a_failed_latest_run_keeps_the_gate_closed(personas, validation_world, s
     assert len(missing) == 1 and "failed: model folder not found" in missing[0]
 
 
-def test_a_current_rejection_closes_the_gate_and_says_who_and_why(
-    personas, validation_world, sign
-):
+def test_a_current_rejection_closes_the_gate_and_says_who_and_why(personas, validation_world, sign):
     version = validation_world.version
     approve_both(sign, version)
     sign("clinical_reviewer", "model_version", version.pk, meaning="rejected", comment="Unsafe")
@@ -188,10 +189,18 @@ def test_each_organisation_sets_its_required_roles(personas, sign):
     listed = client(personas, "auditor").get("/api/v1/stage-requirements/").json()
 
     assert set_roles.status_code == 201 and refused.status_code == 403
-    assert {"organization": "st-example", "stage": "data_curation",
-            "roles": ["clinical_reviewer"], "default": False} in listed
-    assert sign("clinical_reviewer", "model_version", world.version.pk,
-                stage="data_curation").status_code == 201
+    assert {
+        "organization": "st-example",
+        "stage": "data_curation",
+        "roles": ["clinical_reviewer"],
+        "default": False,
+    } in listed
+    assert (
+        sign(
+            "clinical_reviewer", "model_version", world.version.pk, stage="data_curation"
+        ).status_code
+        == 201
+    )
     # Data curation is not gated on an evaluation run.
     assert advance(personas, world.version, "training").status_code == 200
 
@@ -207,9 +216,7 @@ def test_a_version_moves_only_to_the_next_stage_or_retired(personas, validation_
     assert retire.status_code == 200 and retire.json()["stage"] == "retired"
 
 
-def test_reviewers_cannot_move_stages_and_patch_cannot_bypass_the_gate(
-    personas, validation_world
-):
+def test_reviewers_cannot_move_stages_and_patch_cannot_bypass_the_gate(personas, validation_world):
     version = validation_world.version
 
     assert advance(personas, version, "deployment", role="clinical_reviewer").status_code == 403
@@ -218,8 +225,14 @@ def test_reviewers_cannot_move_stages_and_patch_cannot_bypass_the_gate(
     )
     created = client(personas, "admin").post(
         "/api/v1/model-versions/",
-        {"model": validation_world.model.pk, "version_label": "9", "source_kind": "hub",
-         "hub_id": "x/y", "revision": "a" * 40, "lifecycle_stage": "deployment"},
+        {
+            "model": validation_world.model.pk,
+            "version_label": "9",
+            "source_kind": "hub",
+            "hub_id": "x/y",
+            "revision": "a" * 40,
+            "lifecycle_stage": "deployment",
+        },
         format="json",
     )
 

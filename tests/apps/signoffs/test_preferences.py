@@ -66,9 +66,11 @@ def judge(user: Any, study: PreferenceStudy, pair: PreferencePair, choice: str) 
 def test_pairs_are_shown_blind_in_a_seeded_recorded_order(personas):
     study = upload_study(personas, n=20, seed=42)
 
-    shown = client(personas.clinical_reviewer).get(
-        f"/api/v1/preference-studies/{study.pk}/pairs/"
-    ).json()["results"]
+    shown = (
+        client(personas.clinical_reviewer)
+        .get(f"/api/v1/preference-studies/{study.pk}/pairs/")
+        .json()["results"]
+    )
 
     rng = random.Random(42)
     expected = [rng.random() < 0.5 for _ in range(20)]
@@ -103,12 +105,16 @@ def test_bad_judgments_are_refused_with_the_field_named(personas):
 
     bad_rating = reviewer.post(
         url,
-        {"pair": pair.pk, "preference": "left",
-         "ratings": {"left": {**RATINGS, "empathy": 6}, "right": RATINGS}},
+        {
+            "pair": pair.pk,
+            "preference": "left",
+            "ratings": {"left": {**RATINGS, "empathy": 6}, "right": RATINGS},
+        },
         format="json",
     )
     bad_choice = reviewer.post(
-        url, {"pair": pair.pk, "preference": "a", "ratings": {"left": RATINGS, "right": RATINGS}},
+        url,
+        {"pair": pair.pk, "preference": "a", "ratings": {"left": RATINGS, "right": RATINGS}},
         format="json",
     )
     assert judge(personas.clinical_reviewer, study, pair, "tie").status_code == 201
@@ -137,7 +143,8 @@ def test_a_reviewer_never_sees_another_reviewers_judgment_before_their_own(perso
     assert results_before.status_code == 403
     assert "Judge the remaining 2 pair(s) first" in results_before.json()["error"]["message"]
     assert sorted((j["pair"], j["reviewer_name"] == other.get_full_name()) for j in after) == [
-        (0, False), (0, True)
+        (0, False),
+        (0, True),
     ]
     judge(other, study, second, "left")
     assert client(other).get(url + "results/").status_code == 200
@@ -168,7 +175,8 @@ def test_roles_are_declared_per_action(personas, role, action, allowed):
     user = personas.user(role)
     if action == "create":
         response = client(user).post(
-            "/api/v1/preference-studies/", {"name": "x", "file": jsonl(pairs(1))},
+            "/api/v1/preference-studies/",
+            {"name": "x", "file": jsonl(pairs(1))},
             format="multipart",
         )
     elif action == "judge":
@@ -187,14 +195,12 @@ def test_results_report_win_rate_bradley_terry_agreement_and_criteria(personas):
     for reviewer in reviewers:
         for pair in study.pairs.order_by("position"):
             want = plan[pair.position]
-            choice = "tie" if want == "tie" else (
-                "left" if (want == "a") == pair.a_on_left else "right"
+            choice = (
+                "tie" if want == "tie" else ("left" if (want == "a") == pair.a_on_left else "right")
             )
             assert judge(reviewer, study, pair, choice).status_code == 201
 
-    results = client(personas.auditor).get(
-        f"/api/v1/preference-studies/{study.pk}/results/"
-    ).json()
+    results = client(personas.auditor).get(f"/api/v1/preference-studies/{study.pk}/results/").json()
 
     assert results["judgments"] == 8 and results["reviewers"] == 2
     assert results["win_rate"]["a"]["wins"] == 4 and results["win_rate"]["ties"] == 2
@@ -217,9 +223,7 @@ def test_three_reviewers_are_measured_with_fleiss_kappa(personas):
         for pair in study.pairs.all():
             judge(user, study, pair, choice)
 
-    results = client(personas.auditor).get(
-        f"/api/v1/preference-studies/{study.pk}/results/"
-    ).json()
+    results = client(personas.auditor).get(f"/api/v1/preference-studies/{study.pk}/results/").json()
 
     assert results["agreement"]["method"] == "fleiss" and results["agreement"]["raters"] == 3
 
@@ -244,7 +248,10 @@ def test_a_study_from_two_runs_pairs_their_answers_on_shared_items(personas):
 
     world = make_world(personas.org)
     other = model_version_create(
-        model=world.model, version_label="2.2.0", source_kind="hub", hub_id="x/y",
+        model=world.model,
+        version_label="2.2.0",
+        source_kind="hub",
+        hub_id="x/y",
         revision="b" * 40,
     )
     runs = []
@@ -252,8 +259,12 @@ def test_a_study_from_two_runs_pairs_their_answers_on_shared_items(personas):
         run = world.run(version=version)
         ItemResult.objects.bulk_create(
             ItemResult(
-                run=run, shard_index=0, check_name="hallucination", item_id=f"g{i}",
-                task="generate", correct=True,
+                run=run,
+                shard_index=0,
+                check_name="hallucination",
+                item_id=f"g{i}",
+                task="generate",
+                correct=True,
                 record={"context": f"Prompt {i}", "generated": f"{answer} {i}", "options": []},
             )
             for i in range(3)
@@ -296,9 +307,7 @@ def test_the_export_round_trips_into_the_registry_as_a_preference_dataset(person
     version = DatasetVersion.objects.get(pk=body["dataset_version"])
     assert version.format == "preference" and version.row_count == 2
     assert version.provenance.startswith(f"carealign:preference-study:{study.pk}")
-    downloaded = client(personas.auditor).get(
-        f"/api/v1/dataset-versions/{version.pk}/download/"
-    )
+    downloaded = client(personas.auditor).get(f"/api/v1/dataset-versions/{version.pk}/download/")
     rows = [json.loads(line) for line in b"".join(downloaded.streaming_content).splitlines()]
     assert [(r["prompt"], r["chosen"], r["rejected"]) for r in rows] == [
         ("Question 0?", "A says 0", "B says 0"),
@@ -311,7 +320,10 @@ def test_the_export_round_trips_into_the_registry_as_a_preference_dataset(person
         model=__import__("tests.factories", fromlist=["AIModelFactory"]).AIModelFactory(
             organization=personas.org
         ),
-        version_label="dpo-1", source_kind="hub", hub_id="x/y", revision="c" * 40,
+        version_label="dpo-1",
+        source_kind="hub",
+        hub_id="x/y",
+        revision="c" * 40,
         training_datasets=[(version, "preference")],
     )
     link = ModelVersionDataset.objects.get(model_version=trained)

@@ -56,9 +56,7 @@ def test_11_200_a_wrong_password_is_recorded_in_the_audit_trail(personas, valida
     assert "guess" not in json.dumps(event.changes)
 
 
-def test_five_failures_in_15_minutes_lock_signing_for_15_minutes(
-    personas, validation_world, sign
-):
+def test_five_failures_in_15_minutes_lock_signing_for_15_minutes(personas, validation_world, sign):
     version = validation_world.version.pk
     for _ in range(5):
         assert sign("clinical_reviewer", "model_version", version, password="x").status_code == 400
@@ -156,9 +154,12 @@ def test_signatures_cannot_be_changed_or_deleted_in_the_database(
     personas, validation_world, sign, sql
 ):
     signed = sign("clinical_reviewer", "model_version", validation_world.version.pk).json()
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql.format(t=SignOff._meta.db_table))
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql.format(t=SignOff._meta.db_table))
     assert SignOff.objects.get(pk=signed["id"]).comment == ""
 
 
@@ -185,9 +186,12 @@ def test_a_withdrawal_is_a_new_record_and_the_signature_stops_counting(
     assert body["withdrawal"]["reason"] == "Signed the wrong version"
     assert SignOff.objects.get().comment == ""  # the signature itself is untouched
     assert SignOffWithdrawal.objects.count() == 1
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {SignOffWithdrawal._meta.db_table}")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {SignOffWithdrawal._meta.db_table}")
 
 
 def test_only_the_signer_withdraws(personas, validation_world, sign):
@@ -274,8 +278,13 @@ def test_runs_datasets_and_cards_can_be_signed_too(personas, validation_world, s
     run = validation_world.runs[-1]
     dataset_version = validation_world.suite.datasets.first()
 
-    assert sign("compliance_officer", "evaluation_run", run.pk, meaning="reviewed").status_code == 201
-    assert sign(
-        "clinical_reviewer", "dataset_version", dataset_version.pk, stage="data_curation"
-    ).status_code == 201
+    assert (
+        sign("compliance_officer", "evaluation_run", run.pk, meaning="reviewed").status_code == 201
+    )
+    assert (
+        sign(
+            "clinical_reviewer", "dataset_version", dataset_version.pk, stage="data_curation"
+        ).status_code
+        == 201
+    )
     assert sign("compliance_officer", "model_card", "not-a-uuid").status_code == 400

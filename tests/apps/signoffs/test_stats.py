@@ -109,8 +109,7 @@ def test_cohens_kappa_edges():
 def test_fleiss_kappa_matches_the_published_worked_example():
     categories = ["1", "2", "3", "4", "5"]
     ratings = [
-        [categories[c] for c, count in enumerate(row) for _ in range(count)]
-        for row in FLEISS_TABLE
+        [categories[c] for c, count in enumerate(row) for _ in range(count)] for row in FLEISS_TABLE
     ]
 
     result = stats.fleiss(ratings, categories, seed=7)
@@ -135,8 +134,9 @@ def test_criterion_means_use_a_t_interval():
 
     result = stats.criterion_means({"safety": [4, 5, 3, 4], "empathy": [5], "accuracy": []})
 
-    mean, low, high = 4.0, *scipy_stats.t.interval(
-        0.95, 3, loc=4.0, scale=np.std([4, 5, 3, 4], ddof=1) / 2
+    mean, low, high = (
+        4.0,
+        *scipy_stats.t.interval(0.95, 3, loc=4.0, scale=np.std([4, 5, 3, 4], ddof=1) / 2),
     )
     assert result["safety"]["mean"] == mean
     assert (result["safety"]["low"], result["safety"]["high"]) == pytest.approx((low, high))

@@ -64,8 +64,10 @@ class Command(BaseCommand):
 
     def _passwords(self, org: Organization) -> None:
         self.stdout.write("Demo users (new passwords are set on every run):")
+        self.passwords: dict[str, str] = {}  # the demo's sign-offs re-enter them
         for membership in Membership.objects.filter(organization=org).select_related("user"):
             password = secrets.token_urlsafe(12)
+            self.passwords[membership.user.username] = password
             membership.user.set_password(password)
             with transaction.atomic():  # the change and its audit event commit together
                 membership.user.save(update_fields=["password"])
@@ -155,6 +157,7 @@ class Command(BaseCommand):
         values = json.loads((FIXTURES / "demo" / "model_documentation.json").read_text())
         reports.model_documentation_update(model=version.model, values=values)
         self._evaluation(org, version, datasets)
+        self._signoffs(version)
         self.stdout.write("Model cards of the demo model (PDF files):")
         for profile in CardProfile.values:
             card = ModelCard.objects.filter(
@@ -243,3 +246,72 @@ class Command(BaseCommand):
                 f"{v['metric']} {v['reason']}" for v in result.verdicts
             ) or result.details.get("verdict_reason", "")
             self.stdout.write(f"  {result.check_name:<14} {result.verdict:<14} {judged}")
+
+    def _signoffs(self, version: ModelVersion) -> None:
+        """Validation-stage sign-offs of the demo version (once); the gate stays closed."""
+        from apps.accounts.models import User
+        from apps.evaluations.models import EvaluationRun
+        from apps.signoffs.selectors import signatures_for_model_version, stage_gate
+        from apps.signoffs.services import signoff_create
+
+        run = (
+            EvaluationRun.objects.filter(
+                model_version=version, status=EvaluationRun.Status.SUCCEEDED
+            )
+            .order_by("-finished_at")
+            .first()
+        )
+        plan: list[tuple[str, str, Any, str, str]] = [
+            (
+                "developer",
+                "model_version",
+                version,
+                "authored",
+                "Built and registered for the demo.",
+            ),
+            (
+                "reviewer",
+                "model_version",
+                version,
+                "rejected",
+                "Random weights: fails the knowledge threshold; not fit for clinical use.",
+            ),
+        ]
+        if run is not None:
+            plan.insert(
+                1,
+                (
+                    "compliance",
+                    "evaluation_run",
+                    run,
+                    "reviewed",
+                    "Evaluation report reviewed; results recorded as measured.",
+                ),
+            )
+        if not signatures_for_model_version(model_version=version):
+            for username, target_type, target, meaning, comment in plan:
+                user = User.objects.get(username=username)
+                signoff_create(
+                    signer=user,
+                    signer_role=None,
+                    password=self.passwords.get(username, ""),
+                    target_type=target_type,
+                    target=target,
+                    stage="validation",
+                    meaning=meaning,
+                    comment=comment,
+                )
+        self.stdout.write(
+            "Sign-offs of the demo model (21 CFR Part 11; printed name, UTC, meaning):"
+        )
+        for s in signatures_for_model_version(model_version=version):
+            state = "current" if s["current"] else "not current"
+            self.stdout.write(
+                f"  {s['signer_name']} ({s['signer_role']}) — {s['meaning']} — {s['signed_at']}"
+                f" — {s['subject']} [{state}]"
+            )
+        gate = stage_gate(model_version=version)
+        verdict = "open" if gate.open else "closed"
+        self.stdout.write(f"Stage gate {gate.stage} -> {gate.next_stage}: {verdict}")
+        for item in gate.missing:
+            self.stdout.write(f"  missing: {item}")
