@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
         "TrainingDatasetRoleEnum": "apps.registry.models.ModelVersionDataset.Role",
         "ModelCardStatusEnum": "apps.reports.models.ModelCard.Status",
         "RunStatusEnum": "apps.evaluations.models.EvaluationRun.Status",
+        "SignOffStageEnum": "apps.signoffs.constants.Stage",
     },
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -230,7 +231,7 @@ class PreferenceStudyApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         rows = JudgmentOutputSerializer(page if page is not None else queryset, many=True).data
         return self.get_paginated_response(rows) if page is not None else Response(rows)
 
-    @extend_schema(responses=serializers.DictField())
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str) -> Response:
         study = self.get_object()
@@ -245,7 +246,7 @@ class PreferenceStudyApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         study = services.preference_study_close(study=self.get_object())
         return Response(StudyOutputSerializer(study).data)
 
-    @extend_schema(request=ExportInputSerializer, responses={201: serializers.DictField()})
+    @extend_schema(request=ExportInputSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def export(self, request: Request, pk: str) -> Response:
         """Register the judgments as a preference dataset version (prompt, chosen, rejected)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -200,7 +201,7 @@ class SignOffApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         fresh = self.get_queryset().get(pk=signoff.pk)
         return Response(signature_body(signature_states([fresh])[0]))
 
-    @extend_schema(parameters=[CanonicalQuerySerializer], responses=serializers.DictField())
+    @extend_schema(parameters=[CanonicalQuerySerializer], responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["get"])
     def record(self, request: Request) -> Response:
         """The canonical JSON a signature of this record is bound to, and its SHA-256."""
