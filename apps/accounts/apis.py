@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import services
 from apps.accounts.models import ApiToken, Membership, Organization, Role, ServiceAccount, User
-from apps.common.api import ScopedViewSet, idempotent
+from apps.common.api import ALL_ROLES, ScopedViewSet, idempotent
 
 
 class OrganizationOutputSerializer(serializers.ModelSerializer[Organization]):
@@ -155,6 +156,8 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     serializer_class = ApiTokenOutputSerializer
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
+    # Everyone sees and revokes the tokens they hold; admins those of their organisations.
+    action_roles = {"list": ALL_ROLES, "retrieve": ALL_ROLES, "revoke": ALL_ROLES}
     filterset_fields = ["role"]
     ordering_fields = ["created_at", "expires_at"]
     # A retried create replays the token without its secret, which exists only in clear once.
@@ -162,7 +165,11 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
     def get_queryset(self) -> Any:
         admin_orgs = [org for org, role in self.actor.roles.items() if role == Role.ADMIN]
-        return super().get_queryset().filter(organization_id__in=admin_orgs)
+        return (
+            super()
+            .get_queryset()
+            .filter(Q(organization_id__in=admin_orgs) | Q(holder_id=self.request.user.pk))
+        )
 
     @extend_schema(request=ApiTokenInputSerializer, responses=ApiTokenCreatedSerializer)
     @idempotent

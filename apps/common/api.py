@@ -117,7 +117,8 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 class RolePermission(BasePermission):
-    """Reads need any role in the object's organisation; writes need one of `write_roles`.
+    """Reads need any role in the object's organisation; writes need one of `write_roles`
+    (or, per action, the roles the view's `action_roles` names).
 
     A view sets `read_roles` and `write_roles`; objects outside the caller's organisations
     never reach this check because querysets are scoped (they 404 first).
@@ -126,6 +127,10 @@ class RolePermission(BasePermission):
     message = "Your role in this organisation does not allow this action."
 
     def _roles(self, view: Any, request: Request) -> Iterable[str]:
+        # A view may declare roles per action (`action_roles`); the rest follow read/write.
+        declared = getattr(view, "action_roles", {}).get(getattr(view, "action", None))
+        if declared is not None:
+            return declared  # type: ignore[no-any-return]
         if request.method in SAFE_METHODS:
             return getattr(view, "read_roles", ALL_ROLES)
         return getattr(view, "write_roles", ())

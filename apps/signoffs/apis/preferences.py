@@ -17,7 +17,6 @@ from apps.common.api import ALL_ROLES, ScopedViewSet
 from apps.common.tenancy import scope
 from apps.evaluations.models import EvaluationRun
 from apps.signoffs import services
-from apps.signoffs.apis.common import ActionRolePermission
 from apps.signoffs.constants import JUDGE_ROLES, MAX_COMMENT
 from apps.signoffs.models import PreferenceJudgment, PreferenceStudy
 from apps.signoffs.selectors import preferences as selectors
@@ -126,7 +125,6 @@ class PreferenceStudyApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
 
     queryset = PreferenceStudy.objects.select_related("organization")
     serializer_class = StudyOutputSerializer
-    permission_classes = [ActionRolePermission]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     read_roles = ALL_ROLES
     write_roles = ORGANISERS

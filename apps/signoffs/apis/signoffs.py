@@ -19,7 +19,6 @@ from apps.evaluations.models import EvaluationRun
 from apps.registry.models import DatasetVersion, ModelVersion
 from apps.reports.models import ModelCard
 from apps.signoffs import selectors, services
-from apps.signoffs.apis.common import ActionRolePermission
 from apps.signoffs.constants import MAX_COMMENT, SIGNER_ROLES, Meaning, Stage, TargetType
 from apps.signoffs.models import SignOff
 from apps.signoffs.selectors.signatures import DigestCache, SignatureState, signature_states
@@ -121,7 +120,6 @@ class SignOffApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         "dataset_version", "model_version", "evaluation_run", "model_card", "withdrawal"
     )
     serializer_class = SignOffOutputSerializer
-    permission_classes = [ActionRolePermission]
     read_roles = ALL_ROLES
     write_roles = SIGNER_ROLES
     action_roles = {"create": SIGNER_ROLES, "withdraw": SIGNER_ROLES, "record": ALL_ROLES}
@@ -291,7 +289,6 @@ class StageGateApi(mixins.RetrieveModelMixin, ScopedViewSet):
 
     queryset = ModelVersion.objects.select_related("model")
     serializer_class = GateOutputSerializer
-    permission_classes = [ActionRolePermission]
     action_roles = {"retrieve": ALL_ROLES, "advance": GATEKEEPERS}
 
     def retrieve(self, request: Request, pk: str) -> Response:

@@ -38,6 +38,7 @@ class Case:
     allowed: set[str]
     ok: int
     body: dict[str, Any] | None = None
+    denied: int = 403  # what the others get
 
     def call(self, client: Any, objects: dict[str, Any]) -> Any:
         return getattr(client, self.method)(self.path(objects), self.body, format="json")
@@ -67,12 +68,17 @@ CASES = {
     "membership-delete": Case(
         "delete", lambda o: f"/api/v1/memberships/{o['membership'].pk}/", ADMINS, 204
     ),
-    "token-list": Case("get", lambda o: "/api/v1/tokens/", ADMINS, 200),
-    "token-detail": Case("get", lambda o: f"/api/v1/tokens/{o['token'].pk}/", ADMINS, 200),
+    # Everyone lists the tokens they hold (none here); another holder's token is not found.
+    "token-list": Case("get", lambda o: "/api/v1/tokens/", ALL, 200),
+    "token-detail": Case(
+        "get", lambda o: f"/api/v1/tokens/{o['token'].pk}/", ADMINS, 200, denied=404
+    ),
     "token-create": Case(
         "post", lambda o: "/api/v1/tokens/", ADMINS, 201, {"name": "ci", "role": "auditor"}
     ),
-    "token-revoke": Case("post", lambda o: f"/api/v1/tokens/{o['token'].pk}/revoke/", ADMINS, 200),
+    "token-revoke": Case(
+        "post", lambda o: f"/api/v1/tokens/{o['token'].pk}/revoke/", ADMINS, 200, denied=404
+    ),
 }
 OBJECT_CASES = [
     name for name in CASES if name.rsplit("-", 1)[1] in {"detail", "update", "delete", "revoke"}
@@ -86,7 +92,7 @@ def test_each_role_gets_exactly_its_permissions(client_for, objects, name, role)
 
     response = case.call(client_for(role), objects)
 
-    expected = case.ok if role in case.allowed else 403
+    expected = case.ok if role in case.allowed else case.denied
     assert response.status_code == expected, response.content
 
 

@@ -82,7 +82,7 @@ def test_a_token_acts_with_its_own_role_not_its_creators(personas):
     assert auditor_token.post("/api/v1/models/", NEW_MODEL, format="json").status_code == 403
     assert auditor_token.get("/api/v1/memberships/").status_code == 403
     assert developer_token.post("/api/v1/models/", NEW_MODEL, format="json").status_code == 201
-    assert developer_token.get("/api/v1/tokens/").status_code == 403
+    assert developer_token.post("/api/v1/tokens/", {"name": "x"}).status_code == 403
 
 
 def test_a_token_acts_only_in_its_organisation(personas):

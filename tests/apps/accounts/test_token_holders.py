@@ -169,3 +169,22 @@ def test_only_admins_manage_service_accounts(personas, client_for):
         .status_code
         == 400
     )
+
+
+def test_everyone_lists_and_revokes_only_the_tokens_they_hold(personas, client_for):
+    mine = own_token("clinical_reviewer").json()
+    theirs = own_token("admin").json()
+    reviewer = client_for("clinical_reviewer")
+
+    listed = reviewer.get("/api/v1/tokens/").json()["results"]
+    other = reviewer.post(f"/api/v1/tokens/{theirs['id']}/revoke/")
+    revoked = reviewer.post(f"/api/v1/tokens/{mine['id']}/revoke/")
+    create = reviewer.post("/api/v1/tokens/", {"name": "x"})
+
+    assert [t["id"] for t in listed] == [mine["id"]]
+    assert other.status_code == 404
+    assert revoked.status_code == 200 and revoked.json()["is_active"] is False
+    assert create.status_code == 403
+    assert bearer(mine["token"]).get("/api/v1/models/").status_code == 401
+    admin_sees = client_for("admin").get("/api/v1/tokens/").json()["results"]
+    assert {t["id"] for t in admin_sees} == {mine["id"], theirs["id"]}
