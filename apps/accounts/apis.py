@@ -306,6 +306,9 @@ class AuthTokenObtainApi(APIView):
             raise Throttled(detail="Too many failed logins for this account; try again later.")
         if user is None:
             raise serializers.ValidationError({"non_field_errors": ["Wrong username or password."]})
+        # From here on the request acts as the person who proved who they are: the token's
+        # creation is audited as theirs, not as an anonymous caller's.
+        request.user = user
         memberships = Membership.objects.filter(user=user).select_related("organization")
         slug = values.get("organization")
         if slug:

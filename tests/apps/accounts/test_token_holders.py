@@ -50,6 +50,15 @@ def test_every_role_gets_its_own_token_with_its_password(personas):
         assert bearer(body["token"]).get("/api/v1/models/").status_code == 200
 
 
+def test_obtaining_a_token_is_audited_as_the_person_who_obtained_it(personas):
+    own_token("model_developer")
+
+    event = AuditEvent.objects.get(object_type="accounts.apitoken", action="create")
+    assert event.actor == "user:model_developer"
+    assert event.actor_user_id == personas.model_developer.pk
+    assert event.changes["role"] == [None, "model_developer"]
+
+
 def test_a_wrong_password_gets_no_token_and_is_audited_as_a_failed_login(personas):
     response = APIClient().post(
         "/api/v1/auth/token/", {"username": "auditor", "password": "guess"}, format="json"
