@@ -68,6 +68,23 @@ def _check_runs(organization: Organization, run_a: EvaluationRun, run_b: Evaluat
         raise ValidationError({"run_b": ["Compare two different runs."]})
 
 
+def _pairs_create(study: PreferenceStudy, pairs: list[dict[str, Any]]) -> None:
+    # The blind order comes from the recorded seed, so anyone can re-derive it.
+    rng = random.Random(study.seed)
+    PreferencePair.objects.bulk_create(
+        PreferencePair(
+            study=study,
+            position=index,
+            item_key=str(pair.get("id") or "")[:300],
+            prompt=pair["prompt"],
+            answer_a=pair["answer_a"],
+            answer_b=pair["answer_b"],
+            a_on_left=rng.random() < 0.5,
+        )
+        for index, pair in enumerate(pairs)
+    )
+
+
 @transaction.atomic
 def preference_study_create(
     *,
@@ -117,20 +134,7 @@ def preference_study_create(
         seed=seed,
         created_by=created_by,
     )
-    # The blind order comes from the recorded seed, so anyone can re-derive it.
-    rng = random.Random(seed)
-    PreferencePair.objects.bulk_create(
-        PreferencePair(
-            study=study,
-            position=index,
-            item_key=str(pair.get("id") or "")[:300],
-            prompt=pair["prompt"],
-            answer_a=pair["answer_a"],
-            answer_b=pair["answer_b"],
-            a_on_left=rng.random() < 0.5,
-        )
-        for index, pair in enumerate(pairs)
-    )
+    _pairs_create(study, pairs)
     return study
 
 

@@ -122,6 +122,29 @@ def _reauthenticate(
         raise ValidationError({"password": ["Wrong password: re-enter your own password to sign."]})
 
 
+def _audit_signature(signoff: SignOff) -> None:
+    """The signature's audit event carries everything shown and bound (11.50, 11.70)."""
+    audit_record(
+        actor=_actor(signoff.signer),
+        action=ACTION_SIGNED,
+        organization=signoff.organization_id,
+        obj=signoff,
+        label=f"{signoff.signer_name} — {signoff.meaning} — {signoff.target_type} {signoff.target}",
+        changes={
+            "target_type": signoff.target_type,
+            "target_id": str(signoff.target_id),
+            "stage": signoff.stage,
+            "meaning": signoff.meaning,
+            "comment": signoff.comment,
+            "signer_name": signoff.signer_name,
+            "signer_role": signoff.signer_role,
+            "signed_at": utc_iso(signoff.signed_at),
+            "record_digest": signoff.record_digest,
+            "canonical_version": signoff.canonical_version,
+        },
+    )
+
+
 def signoff_create(
     *,
     signer: User,
@@ -175,25 +198,7 @@ def signoff_create(
             record_digest=record_digest(target_type=target_type, record=target),
             canonical_version=CANONICAL_VERSION,
         )
-        audit_record(
-            actor=_actor(signer),
-            action=ACTION_SIGNED,
-            organization=organization_id,
-            obj=signoff,
-            label=f"{signoff.signer_name} — {meaning} — {target_type} {target}",
-            changes={
-                "target_type": target_type,
-                "target_id": str(target.pk),
-                "stage": stage,
-                "meaning": meaning,
-                "comment": comment,
-                "signer_name": signoff.signer_name,
-                "signer_role": signer_role,
-                "signed_at": utc_iso(signoff.signed_at),
-                "record_digest": signoff.record_digest,
-                "canonical_version": CANONICAL_VERSION,
-            },
-        )
+        _audit_signature(signoff)
     return signoff
 
 
