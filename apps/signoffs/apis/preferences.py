@@ -16,6 +16,7 @@ from apps.accounts.models import Role
 from apps.common.api import ALL_ROLES, ScopedViewSet
 from apps.common.tenancy import scope
 from apps.evaluations.models import EvaluationRun
+from apps.registry.models import DatasetVersion
 from apps.signoffs import services
 from apps.signoffs.constants import JUDGE_ROLES, MAX_COMMENT
 from apps.signoffs.models import PreferenceJudgment, PreferenceStudy
@@ -116,6 +117,14 @@ class JudgmentOutputSerializer(serializers.ModelSerializer[PreferenceJudgment]):
 
 class ExportInputSerializer(serializers.Serializer[Any]):
     dataset_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
+    phi_status = serializers.ChoiceField(
+        choices=DatasetVersion.PhiStatus.choices,
+        required=False,
+        help_text="Default: the strictest status of the runs' evaluation data (else none).",
+    )
+    deidentification_method = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=200
     )
 
@@ -255,6 +264,8 @@ class PreferenceStudyApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
             study=study,
             user=request.user,  # type: ignore[arg-type]
             dataset_name=data.validated_data["dataset_name"],
+            phi_status=data.validated_data.get("phi_status"),
+            deidentification_method=data.validated_data["deidentification_method"],
         )
         version = export.dataset_version
         return Response(

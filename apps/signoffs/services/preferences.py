@@ -225,10 +225,35 @@ def preference_rows(study: PreferenceStudy) -> list[dict[str, Any]]:
     return rows
 
 
+PHI_ORDER = ("none", "deidentified", "contains_phi")
+
+
+def _inherited_phi(study: PreferenceStudy) -> tuple[str, str]:
+    """The strictest PHI status of the data the study's prompts came from (runs' suites)."""
+    status, method = "none", ""
+    for run in (study.run_a, study.run_b):
+        if run is None:
+            continue
+        for dv in run.suite.datasets.all():
+            if PHI_ORDER.index(dv.phi_status) > PHI_ORDER.index(status):
+                status, method = dv.phi_status, dv.deidentification_method
+    return status, method
+
+
 def preference_study_export(
-    *, study: PreferenceStudy, user: User, dataset_name: str = ""
+    *,
+    study: PreferenceStudy,
+    user: User,
+    dataset_name: str = "",
+    phi_status: str | None = None,
+    deidentification_method: str = "",
 ) -> PreferenceExport:
-    """Export the judgments as JSONL and register it as the next version of a dataset."""
+    """Export the judgments as JSONL and register it as the next version of a dataset.
+
+    Its PHI status is the one given, else the strictest of the runs' evaluation data.
+    """
+    if phi_status is None:
+        phi_status, deidentification_method = _inherited_phi(study)
     rows = preference_rows(study)
     if not rows:
         raise ValidationError({"study": ["No decisive judgments to export yet."]})
@@ -253,7 +278,8 @@ def preference_study_export(
                 dataset=dataset,
                 upload=File(handle, name=path.name),
                 format=DatasetVersion.Format.PREFERENCE,
-                phi_status=DatasetVersion.PhiStatus.NONE,
+                phi_status=phi_status,
+                deidentification_method=deidentification_method,
                 licence="Internal use",
                 provenance=provenance,
                 created_by=user,

@@ -329,3 +329,21 @@ def test_the_export_round_trips_into_the_registry_as_a_preference_dataset(person
     link = ModelVersionDataset.objects.get(model_version=trained)
     assert link.role == "preference"
     assert link.dataset_version.preference_export.study == study
+
+
+def test_the_export_records_the_phi_status_it_is_given(personas):
+    study = upload_study(personas, n=1)
+    pair = study.pairs.get()
+    judge(personas.clinical_reviewer, study, pair, "left")
+    url = f"/api/v1/preference-studies/{study.pk}/export/"
+    officer = client(personas.compliance_officer)
+
+    missing_method = officer.post(url, {"phi_status": "deidentified"}, format="json")
+    done = officer.post(url, {"phi_status": "contains_phi"}, format="json")
+
+    assert missing_method.status_code == 400
+    assert "deidentification_method" in missing_method.json()["error"]["fields"]
+    assert done.status_code == 201
+    assert DatasetVersion.objects.get(pk=done.json()["dataset_version"]).phi_status == (
+        "contains_phi"
+    )
