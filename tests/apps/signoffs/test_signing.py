@@ -288,3 +288,34 @@ def test_runs_datasets_and_cards_can_be_signed_too(personas, validation_world, s
         == 201
     )
     assert sign("compliance_officer", "model_card", "not-a-uuid").status_code == 400
+
+
+def test_anyone_in_the_organisation_can_recompute_the_digest_signed(
+    personas, validation_world, sign
+):
+    signed = sign("clinical_reviewer", "model_version", validation_world.version.pk).json()
+    auditor = APIClient()
+    auditor.force_authenticate(personas.auditor)
+
+    record = auditor.get(
+        "/api/v1/signoffs/record/",
+        {"target_type": "model_version", "target_id": validation_world.version.pk},
+    ).json()
+
+    assert hashlib.sha256(record["canonical"].encode("utf-8")).hexdigest() == record["sha256"]
+    assert record["sha256"] == signed["record_digest"]
+
+
+def test_another_organisation_sees_no_signature(personas, validation_world, sign):
+    signed = sign("clinical_reviewer", "model_version", validation_world.version.pk).json()
+    outsider = APIClient()
+    outsider.force_authenticate(personas.outsider)
+
+    assert outsider.get("/api/v1/signoffs/").json()["results"] == []
+    assert outsider.get(f"/api/v1/signoffs/{signed['id']}/").status_code == 404
+    assert outsider.get(f"/api/v1/stage-gates/{validation_world.version.pk}/").status_code == 404
+    record = outsider.get(
+        "/api/v1/signoffs/record/",
+        {"target_type": "model_version", "target_id": validation_world.version.pk},
+    )
+    assert record.status_code == 400
