@@ -151,6 +151,8 @@ def _keep_an_admin(membership: Membership) -> None:
 
 @transaction.atomic
 def membership_update(*, membership: Membership, role: str) -> Membership:
+    if role == Role.ADMIN and ServiceAccount.objects.filter(user_id=membership.user_id).exists():
+        raise ValidationError({"role": ["A service account cannot be an admin."]})
     if role != Role.ADMIN:
         _keep_an_admin(membership)
     membership.role = role

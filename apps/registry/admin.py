@@ -19,7 +19,15 @@ class ModelVersionDatasetInline(TenantTabularInline):
 class ModelVersionAdmin(TenantAdmin):
     list_display = ["model", "version_label", "source_kind", "lifecycle_stage"]
     list_filter = ["lifecycle_stage"]
-    readonly_fields = ["source_kind", "hub_id", "revision", "local_path", "weights_digest"]
+    # The stage moves only through its gate (POST /api/v1/stage-gates/<id>/advance/).
+    readonly_fields = [
+        "source_kind",
+        "hub_id",
+        "revision",
+        "local_path",
+        "weights_digest",
+        "lifecycle_stage",
+    ]
     inlines = [ModelVersionDatasetInline]
 
 

@@ -222,15 +222,23 @@ class StageRequirementSerializer(serializers.Serializer[Any]):
     organization = serializers.CharField(required=False, help_text="Organisation slug")
 
 
+class StageRequirementOutputSerializer(serializers.Serializer[Any]):
+    organization = serializers.CharField(help_text="Organisation slug")
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
+    default = serializers.BooleanField(help_text="The default, not set by the organisation")
+
+
 class StageRequirementApi(ScopedViewSet):
     """Which roles must sign each lifecycle stage (default: clinical reviewer + compliance
     officer); admins change it."""
 
     queryset = ModelVersion.objects.none()
-    serializer_class = StageRequirementSerializer
+    serializer_class = StageRequirementOutputSerializer
     write_roles = (Role.ADMIN,)
     pagination_class = None
 
+    @extend_schema(responses=StageRequirementOutputSerializer(many=True))
     def list(self, request: Request) -> Response:
         from apps.accounts.models import Organization
 
@@ -243,7 +251,9 @@ class StageRequirementApi(ScopedViewSet):
             ]
         )
 
-    @extend_schema(request=StageRequirementSerializer, responses=StageRequirementSerializer)
+    @extend_schema(
+        request=StageRequirementSerializer, responses={201: StageRequirementOutputSerializer}
+    )
     def create(self, request: Request) -> Response:
         data = StageRequirementSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -197,3 +197,17 @@ def test_everyone_lists_and_revokes_only_the_tokens_they_hold(personas, client_f
     assert bearer(mine["token"]).get("/api/v1/models/").status_code == 401
     admin_sees = client_for("admin").get("/api/v1/tokens/").json()["results"]
     assert {t["id"] for t in admin_sees} == {mine["id"], theirs["id"]}
+
+
+def test_a_service_account_cannot_be_raised_to_admin(personas, client_for):
+    admin = client_for("admin")
+    admin.post("/api/v1/service-accounts/", {"name": "bot", "role": "auditor"})
+    membership = Membership.objects.get(user=ServiceAccount.objects.get().user)
+
+    response = admin.patch(
+        f"/api/v1/memberships/{membership.pk}/", {"role": "admin"}, format="json"
+    )
+
+    assert response.status_code == 400
+    membership.refresh_from_db()
+    assert membership.role == Role.AUDITOR
