@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.common.api import ALL_ROLES, ScopedViewSet
-from apps.common.tenancy import scope
+from apps.common.tenancy import org_id_of, scope
 from apps.evaluations.models import EvaluationRun
 from apps.registry.models import DatasetVersion, ModelVersion
 from apps.reports.models import ModelCard
@@ -161,7 +161,7 @@ class SignOffApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         data.is_valid(raise_exception=True)
         values = data.validated_data
         target = self._target(values["target_type"], values["target_id"])
-        org_id = self._org_of(target)
+        org_id = org_id_of(target)
         if not self.actor.has_role(org_id, SIGNER_ROLES):
             self.audit_organization_id = org_id
             self.permission_denied(request, message="Your role cannot sign.")
@@ -177,12 +177,6 @@ class SignOffApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         )
         body = signature_body(signature_states([signoff])[0])
         return Response(body, status=status.HTTP_201_CREATED)
-
-    @staticmethod
-    def _org_of(target: Any) -> int | None:
-        from apps.common.tenancy import org_id_of
-
-        return org_id_of(target)
 
     @extend_schema(request=WithdrawInputSerializer, responses=SignOffOutputSerializer)
     @action(detail=True, methods=["post"])
