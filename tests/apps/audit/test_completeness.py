@@ -216,7 +216,7 @@ def test_a_refused_api_write_is_recorded_and_a_refused_read_is_not(
     )
     developer = client_for("model_developer")
     assert developer.delete(f"/api/v1/models/{model.pk}/").status_code == 403
-    assert client_for("auditor").get("/api/v1/tokens/").status_code == 403
+    assert client_for("auditor").get("/api/v1/memberships/").status_code == 403
 
     denied = trail(personas.org, action=AuditAction.PERMISSION_DENIED)
     assert [(e.actor, e.actor_role) for e in denied] == [
