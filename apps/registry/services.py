@@ -254,6 +254,7 @@ def dataset_version_create(
     an invalid file leaves neither a row nor a file behind.
     """
     from worker.engine.readers import DatasetFormatError, read_items, summarize_items
+    from worker.engine.readers.collect import collect_errors
 
     if phi_status == DatasetVersion.PhiStatus.DEIDENTIFIED and not deidentification_method:
         raise ValidationError(
@@ -273,8 +274,11 @@ def dataset_version_create(
             raise ValidationError({"file": [f"{path.name} is empty: upload a file with items."]})
         try:
             items = read_items(path, fmt=format)
-        except DatasetFormatError as exc:
-            raise ValidationError({"file": [str(exc)]}) from None
+        except DatasetFormatError:
+            # Every problem of the file, each with its line and field, so one upload shows
+            # all there is to fix (the first error is the one the reader raised).
+            errors = collect_errors(path, fmt=format)
+            raise ValidationError({"file": [str(error) for error in errors]}) from None
         summary = summarize_items(items)
         relative = f"datasets/{sha256[:2]}/{sha256}{path.suffix.lower()}"
         final = media / relative
