@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from apps.portal.forms import PortalForm
 from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
 from apps.registry.models import AIModel
 from apps.registry.services import MODEL_FIELDS
@@ -84,7 +85,7 @@ def _doc_field(key: str, value: Any) -> forms.Field:
     )
 
 
-class CardFieldsForm(forms.Form):
+class CardFieldsForm(PortalForm):
     """Inputs named doc__<key>, model__<field> and origin__<n> (one per evaluation suite)."""
 
     def __init__(

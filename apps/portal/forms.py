@@ -19,6 +19,14 @@ from apps.registry.models import AIModel, DatasetVersion, ModelVersion
 from apps.reports.models import CardProfile
 
 
+class PortalForm(forms.Form):
+    """Labels without Django's trailing colon, as the portal shows them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Put a service's errors next to the fields they name (others at the top of the form)."""
     if hasattr(exc, "error_dict"):
@@ -31,7 +39,7 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(None, error)
 
 
-class TokenForm(forms.Form):
+class TokenForm(PortalForm):
     name = forms.CharField(
         max_length=100, help_text="What the token is for, e.g. release pipeline."
     )
@@ -50,7 +58,7 @@ class OrgTokenForm(TokenForm):
     role = forms.ChoiceField(choices=Role.choices, help_text="The token acts with this role.")
 
 
-class AIModelForm(forms.Form):
+class AIModelForm(PortalForm):
     name = forms.CharField(max_length=200)
     intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     intended_users = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -61,7 +69,7 @@ class AIModelForm(forms.Form):
     risk_class = forms.ChoiceField(choices=AIModel.RiskClass.choices)
 
 
-class ModelVersionForm(forms.Form):
+class ModelVersionForm(PortalForm):
     version_label = forms.CharField(max_length=100, help_text="e.g. 1.4.0")
     source_kind = forms.ChoiceField(choices=ModelVersion.SourceKind.choices, label="Source")
     hub_id = forms.CharField(required=False, label="Hugging Face id", help_text="For hub models.")
@@ -80,16 +88,16 @@ class ModelVersionForm(forms.Form):
     lifecycle_stage = forms.ChoiceField(choices=ModelVersion.LifecycleStage.choices)
 
 
-class LifecycleForm(forms.Form):
+class LifecycleForm(PortalForm):
     lifecycle_stage = forms.ChoiceField(choices=ModelVersion.LifecycleStage.choices)
 
 
-class DatasetForm(forms.Form):
+class DatasetForm(PortalForm):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DatasetVersionForm(forms.Form):
+class DatasetVersionForm(PortalForm):
     file = forms.FileField(help_text="Validated line by line before anything is stored.")
     format = forms.ChoiceField(choices=DatasetVersion.Format.choices)
     phi_status = forms.ChoiceField(choices=DatasetVersion.PhiStatus.choices, label="PHI status")
@@ -128,7 +136,7 @@ class DatasetVersionForm(forms.Form):
         return table
 
 
-class RunStartForm(forms.Form):
+class RunStartForm(PortalForm):
     suite = forms.ChoiceField(label="Evaluation suite")
     model_version = forms.ChoiceField(label="Model version")
 
@@ -140,7 +148,7 @@ class RunStartForm(forms.Form):
         ]
 
 
-class ItemFilterForm(forms.Form):
+class ItemFilterForm(PortalForm):
     check = forms.ChoiceField(required=False)
     wrong = forms.ChoiceField(
         required=False,
@@ -156,7 +164,7 @@ class ItemFilterForm(forms.Form):
             self.fields[name].choices = [("", "All")] + [(v, v) for v in options[name]]
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(PortalForm):
     name = forms.CharField(max_length=200)
     suite = forms.ChoiceField()
     target = forms.ChoiceField(choices=Schedule.Target.choices)
@@ -172,11 +180,11 @@ class ScheduleForm(forms.Form):
         ]
 
 
-class CardDraftForm(forms.Form):
+class CardDraftForm(PortalForm):
     profile = forms.ChoiceField(choices=CardProfile.choices)
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(PortalForm):
     file = forms.FileField(required=False, label="Card file (PDF, JSON, XML or README)")
     sha256 = forms.CharField(
         required=False, label="or its SHA-256 digest", max_length=64, strip=True
@@ -192,16 +200,16 @@ class VerifyForm(forms.Form):
         return data
 
 
-class MemberForm(forms.Form):
+class MemberForm(PortalForm):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class RoleForm(forms.Form):
+class RoleForm(PortalForm):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(PortalForm):
     actor = forms.CharField(required=False, help_text="e.g. user:alice or token:1a2b3c4d")
     action = forms.CharField(required=False)
     object_type = forms.CharField(required=False, label="Object type")

@@ -38,7 +38,7 @@ def _next_url(request: HttpRequest) -> str:
 def signin(request: HttpRequest) -> HttpResponseBase:
     if request.user.is_authenticated and request.method == "GET":
         return redirect(_next_url(request))
-    form = AuthenticationForm(request, data=request.POST or None)
+    form = AuthenticationForm(request, data=request.POST or None, label_suffix="")
     if request.method == "POST" and form.is_valid():
         login(request, form.get_user())
         return redirect(_next_url(request))
