@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import nh3
 from django import template
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
 
 register = template.Library()
 
@@ -25,3 +28,32 @@ def num(value: Any, digits: int = 3) -> str:
 @register.filter
 def get(mapping: Any, key: Any) -> Any:
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+# Card fields are Markdown from our own builders, but they quote what people typed: raw HTML
+# is off in the parser, and nh3 keeps only these tags, without attributes.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+_TAGS = {
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "br",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+
+
+@register.filter
+def markdown(text: Any) -> SafeString:
+    html = _MARKDOWN.render(str(text or ""))
+    return mark_safe(nh3.clean(html, tags=_TAGS, attributes={}))

@@ -106,9 +106,10 @@ def _preview(card: ModelCard) -> list[dict[str, Any]]:
         svgs = []
         for chart in section.get("charts") or []:
             try:
-                svgs.append(mark_safe(chart_svg(chart)))  # chart_svg escapes all text it draws
+                svg = mark_safe(chart_svg(chart))  # chart_svg escapes all text it draws
             except ValueError:
                 continue
+            svgs.append({"svg": svg, "title": chart.get("title", "")})
         sections.append({**section, "svgs": svgs})
     return sections
 

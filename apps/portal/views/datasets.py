@@ -55,7 +55,11 @@ def _version_rows(dataset: Dataset) -> list[dict[str, Any]]:
             {
                 "version": version,
                 "charts": [
-                    charts.demographics_chart(variable, counts)
+                    {
+                        "title": f"{variable}: share of items per category (n = "
+                        f"{sum(counts.values())})",
+                        "svg": charts.demographics_chart(variable, counts),
+                    }
                     for variable, counts in sorted((version.demographics or {}).items())
                     if counts
                 ],

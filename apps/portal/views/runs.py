@@ -77,7 +77,10 @@ def _results(run: EvaluationRun) -> list[dict[str, Any]]:
                 "metrics": overall,
                 "verdicts": result.verdicts or [],
                 "group_charts": [
-                    charts.group_chart(f"{result.check_name}: {name} by group", metrics)
+                    {
+                        "title": f"{result.check_name}: {name} by group (95 % intervals)",
+                        "svg": charts.group_chart(f"{result.check_name}: {name} by group", metrics),
+                    }
                     for name, metrics in sorted(grouped.items())
                 ],
             }

@@ -89,14 +89,14 @@ class PageChecks:
 
     def check(self, page: Any, name: str, *, tablet: bool = False) -> None:
         page.wait_for_load_state("networkidle")
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.shots.append(path)
         problems = accessibility_problems(page) + [
             f"not reachable by keyboard: {html}" for html in keyboard_unreachable(page)
         ]
         if problems:
             self.problems[name] = problems
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        self.shots.append(path)
         if tablet:
             page.set_viewport_size(TABLET)
             width = page.evaluate("() => document.documentElement.scrollWidth")
