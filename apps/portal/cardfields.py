@@ -101,7 +101,7 @@ class CardFieldsForm(PortalForm):
         super().__init__(*args, **kwargs)
         self.suites = suites
         for name in model_fields:
-            label = AIModel._meta.get_field(name).verbose_name.capitalize()
+            label = str(getattr(AIModel._meta.get_field(name), "verbose_name", name)).capitalize()
             current = getattr(model, name)
             if name in CHOICE_MODEL_FIELDS:
                 self.fields[f"model__{name}"] = forms.ChoiceField(

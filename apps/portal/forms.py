@@ -27,6 +27,12 @@ class PortalForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Put a service's errors next to the fields they name (others at the top of the form)."""
     if hasattr(exc, "error_dict"):
@@ -142,8 +148,8 @@ class RunStartForm(PortalForm):
 
     def __init__(self, *args: Any, suites: Any, versions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["suite"].choices = [(s.pk, f"{s.name} v{s.version}") for s in suites]
-        self.fields["model_version"].choices = [
+        _choices(self, "suite").choices = [(s.pk, f"{s.name} v{s.version}") for s in suites]
+        _choices(self, "model_version").choices = [
             (v.pk, f"{v.model.name} {v.version_label}") for v in versions
         ]
 
@@ -161,7 +167,7 @@ class ItemFilterForm(PortalForm):
     def __init__(self, *args: Any, options: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("check", "language", "group"):
-            self.fields[name].choices = [("", "All")] + [(v, v) for v in options[name]]
+            _choices(self, name).choices = [("", "All")] + [(v, v) for v in options[name]]
 
 
 class ScheduleForm(PortalForm):
@@ -174,8 +180,8 @@ class ScheduleForm(PortalForm):
 
     def __init__(self, *args: Any, suites: Any, versions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["suite"].choices = [(s.pk, f"{s.name} v{s.version}") for s in suites]
-        self.fields["model_version"].choices = [("", "—")] + [
+        _choices(self, "suite").choices = [(s.pk, f"{s.name} v{s.version}") for s in suites]
+        _choices(self, "model_version").choices = [("", "—")] + [
             (v.pk, v.version_label) for v in versions
         ]
 

@@ -3,6 +3,8 @@ and see its head, export, and the offline verification command with the anchor t
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -24,12 +26,32 @@ def _organization(request: HttpRequest) -> Organization:
     return org
 
 
+LABELS = {
+    "actor": ("Actor", "user:<name> or token:<prefix>"),
+    "action": ("Action", "e.g. download, update, login"),
+    "object_type": ("Object type", "e.g. reports.modelcard"),
+    "object_id": ("Object id", ""),
+    "source": ("Source", "api, web, admin, command:…"),
+    "since": ("Since (UTC)", "2026-01-31T00:00:00Z"),
+    "until": ("Until (UTC)", "2026-02-01T00:00:00Z"),
+}
+
+
+def _label(form: Any) -> None:
+    form.label_suffix = ""
+    for name, (label, placeholder) in LABELS.items():
+        if name in form.fields:
+            form.fields[name].label = label
+            form.fields[name].widget.attrs["placeholder"] = placeholder
+
+
 @access.member_required
 def audit_trail(request: HttpRequest) -> HttpResponse:
     org = _organization(request)
     events = selectors.audit_event_list(actor=access.actor(request)).filter(organization=org)
     # The API's own filter set: the portal filters exactly as GET /api/v1/audit/ does.
     filters = AuditEventFilter(request.GET or None, queryset=events.order_by("-seq"))
+    _label(filters.form)
     page = Paginator(filters.qs, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

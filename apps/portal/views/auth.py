@@ -72,7 +72,7 @@ def switch_org(request: HttpRequest) -> HttpResponseBase:
 def _my_tokens(request: HttpRequest) -> list[ApiToken]:
     org = access.current_organization(request)
     tokens = scope(ApiToken.objects.all(), access.actor(request))
-    return list(tokens.filter(created_by=request.user, organization=org))
+    return list(tokens.filter(created_by_id=request.user.pk, organization=org))
 
 
 @access.member_required
@@ -109,7 +109,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @access.member_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
     token = get_object_or_404(
-        scope(ApiToken.objects.all(), access.actor(request)), pk=pk, created_by=request.user
+        scope(ApiToken.objects.all(), access.actor(request)), pk=pk, created_by_id=request.user.pk
     )
     accounts.api_token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” is revoked.")

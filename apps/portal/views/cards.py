@@ -41,8 +41,8 @@ def card_list(request: HttpRequest) -> HttpResponseBase:
     assert org is not None
     actor = access.actor(request)
     versions = selectors.versions_for(actor=actor, organization_id=org.pk)
-    if request.GET.get("model"):
-        versions = versions.filter(model_id=request.GET["model"])
+    if request.GET.get("model", "").isdigit():
+        versions = versions.filter(model_id=int(request.GET["model"]))
     form = CardDraftForm(request.POST or None)
     form.fields["model_version"] = _version_field(versions)
     form.order_fields(["model_version", "profile"])

@@ -55,8 +55,8 @@ def run_list(request: HttpRequest) -> HttpResponseBase:
                 messages.success(request, f"Run #{run.pk} is queued.")
                 return redirect("portal:run", run.pk)
     runs = selectors.runs_for(actor=actor, organization_id=org.pk)
-    if request.GET.get("model"):
-        runs = runs.filter(model_version__model_id=request.GET["model"])
+    if request.GET.get("model", "").isdigit():
+        runs = runs.filter(model_version__model_id=int(request.GET["model"]))
     context = {"form": form, "runs": runs[:100], "has_suites": suites.exists()}
     return render(request, "portal/runs.html", context, status=400 if form.errors else 200)
 
