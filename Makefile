@@ -63,7 +63,7 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
 ifeq ($(DEMO_SERVE),1)
-	@echo "Serving on http://$(DEMO_ADDR)/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Serving on http://$(DEMO_ADDR)/  (portal: /, admin: /admin/, API docs: /api/docs/)"
 	$(PY) manage.py runserver $(DEMO_ADDR)
 endif
 
