@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.portal.views import audit, auth, cards, dashboard, datasets, models, org, runs
+from apps.portal.views import audit, auth, cards, dashboard, datasets, models, org, runs, suites
 
 app_name = "portal"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("models/<int:pk>/schedules/", models.schedule_create, name="schedule-create"),
     path("runs/", runs.run_list, name="runs"),
+    path("suites/new/", suites.suite_new, name="suite-new"),
     path("runs/<int:pk>/", runs.run_detail, name="run"),
     path("runs/<int:pk>/progress/", runs.run_progress, name="run-progress"),
     path("runs/<int:pk>/cancel/", runs.run_cancel, name="run-cancel"),

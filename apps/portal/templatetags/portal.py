@@ -57,3 +57,14 @@ _TAGS = {
 def markdown(text: Any) -> SafeString:
     html = _MARKDOWN.render(str(text or ""))
     return mark_safe(nh3.clean(html, tags=_TAGS, attributes={}))
+
+
+@register.filter
+def split(text: str) -> list[str]:
+    return text.split()
+
+
+@register.filter
+def field(form: Any, name: str) -> Any:
+    """A bound field of a form by name."""
+    return form[name]

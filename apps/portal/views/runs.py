@@ -91,11 +91,16 @@ def _results(run: EvaluationRun) -> list[dict[str, Any]]:
 @access.member_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
+    succeeded = run.status == EvaluationRun.Status.SUCCEEDED
+    previous = evaluations.previous_run(run) if succeeded else None
+    comparison = run.comparison or {}
+    if not comparison and previous is not None:
+        comparison = evaluations.run_comparison(previous=previous, run=run)
     context = {
         "run": run,
-        "results": _results(run) if run.status == EvaluationRun.Status.SUCCEEDED else [],
-        "previous": evaluations.previous_run(run),
-        "comparison": run.comparison or {},
+        "results": _results(run) if succeeded else [],
+        "previous": previous,
+        "comparison": comparison,
         "manifest": json.dumps(run.manifest, indent=2, sort_keys=True, default=str),
         "perms": access.permissions_for(request, run),
         "eta": evaluations.run_eta_seconds(run),

@@ -111,7 +111,7 @@ def test_officer_and_auditor_walk(
     # The bias vignettes are already in the registry; the officer uploads the knowledge items.
     bias_path = slice_file("bias", tmp_path)
     with bias_path.open("rb") as handle:
-        bias = registry.dataset_version_create(
+        registry.dataset_version_create(
             dataset=DatasetFactory(organization=personas.org, name="Bias vignettes"),
             upload=File(handle, name=bias_path.name),  # type: ignore[arg-type]
             format="jsonl",
@@ -178,21 +178,25 @@ def test_officer_and_auditor_walk(
     expect(page.locator("main")).to_contain_text(knowledge.sha256)
     checks.check(page, "04-dataset")
 
-    # The suite, defined through the API with the officer's session (the API's own path).
-    csrf = next(c["value"] for c in officer.cookies() if c["name"] == "csrftoken")
-    answer = page.request.post(
-        base + "/api/v1/suites/",
-        headers={"X-CSRFToken": csrf, "Referer": base + "/runs/"},
-        data={
-            "name": "Release gate",
-            "checks": ["knowledge", "bias"],
-            "datasets": [knowledge.pk, bias.pk],
-            "dataset_checks": {str(knowledge.pk): ["knowledge"], str(bias.pk): ["bias"]},
-            "parameters": {"n_resamples": 50},
-            "thresholds": {"knowledge": {"accuracy": {">=": 0.0}}},
-        },
-    )
-    assert answer.status == 201, answer.text()
+    # The suite, defined in the portal: data per check and thresholds as rows, no JSON.
+    page.goto(base + "/runs/")
+    page.get_by_role("link", name="Define a suite").click()
+    page.get_by_label("Name", exact=True).fill("Release gate")
+    page.get_by_role("group", name=re.compile("Knowledge items v1")).get_by_label(
+        "knowledge"
+    ).check()
+    page.get_by_role("group", name=re.compile("Bias vignettes v1")).get_by_label("bias").check()
+    page.get_by_label("Threshold 1: metric").fill("knowledge.acuracy")  # a typo first
+    page.get_by_label("Threshold 1: must be").select_option(">=")
+    page.get_by_label("Threshold 1: value").fill("0")
+    page.get_by_label("Bootstrap resamples").fill("50")
+    page.get_by_label("Drift tolerance").fill("0.05")
+    page.get_by_role("button", name="Define suite").click()
+    expect(page.locator(".errors-box")).to_contain_text("unknown metric 'acuracy'")
+    page.get_by_label("Threshold 1: metric").fill("knowledge.accuracy")
+    page.get_by_role("button", name="Define suite").click()
+    expect(page.locator(".msg.success")).to_contain_text("Suite “Release gate v1” is defined")
+    checks.check(page, "05-runs")
 
     # Start a run and watch the progress bar reach 100 %.
     celery.ready(worker)
@@ -208,10 +212,10 @@ def test_officer_and_auditor_walk(
     expect(page.locator("#res-h")).to_be_visible()
     expect(page.locator("section[aria-labelledby=res-h]")).to_contain_text("accuracy >= 0.0")
     expect(page.locator("section[aria-labelledby=res-h]")).to_contain_text(": met")  # the reason
-    checks.check(page, "05-run", tablet=True)
+    checks.check(page, "06-run", tablet=True)
     page.get_by_label("Answers").select_option("true")
     expect(page.locator("#run-items tbody .badge.pass")).to_have_count(0)
-    checks.check(page, "06-run-items-wrong")
+    checks.check(page, "07-run-items-wrong")
 
     # Re-evaluation on a schedule; the model page shows the history as charts.
     page.goto(base + f"/models/{model.pk}/")
@@ -224,9 +228,9 @@ def test_officer_and_auditor_walk(
     page.get_by_role("button", name="Add schedule").click()
     expect(page.locator(".msg.success")).to_contain_text("Schedule “Weekly” is set")
     expect(page.locator("figure.chart svg").first).to_be_visible()
-    checks.check(page, "07-model")
+    checks.check(page, "08-model")
     page.goto(base + "/dashboard/")
-    checks.check(page, "08-dashboard", tablet=True)
+    checks.check(page, "09-dashboard", tablet=True)
 
     # A payer card: fill what is missing, render again, issue.
     page.goto(base + f"/cards/?model={model.pk}")
@@ -242,16 +246,16 @@ def test_officer_and_auditor_walk(
     for select in fill.locator("select").all():
         if not select.input_value():
             select.select_option(index=1)
-    checks.check(page, "09-card-draft")
+    checks.check(page, "10-card-draft")
     fill.get_by_role("button", name="Save and render again").click()
     wait_rendered(page)
     expect(page.locator("main")).to_contain_text("complete")
     page.get_by_role("button", name="Issue card").click()
     expect(page.locator(".msg.success")).to_contain_text("is issued")
     card_url = page.url
-    checks.check(page, "10-card-issued", tablet=True)
+    checks.check(page, "11-card-issued", tablet=True)
     page.goto(base + "/account/tokens/")
-    checks.check(page, "11-tokens")
+    checks.check(page, "12-tokens")
     officer.close()
 
     # The auditor: download the PDF, verify it, verify the audit trail; no write control.
@@ -271,7 +275,7 @@ def test_officer_and_auditor_walk(
     page.get_by_role("button", name="Verify").click()
     expect(page.locator("#verify-answer")).to_contain_text("Authentic")
     expect(page.locator("#verify-answer")).to_contain_text("Reason: its SHA-256 matches")
-    checks.check(page, "12-verify")
+    checks.check(page, "13-verify")
     page.get_by_label("or its SHA-256 digest").fill("0" * 64)
     page.get_by_role("button", name="Verify").click()
     expect(page.locator("#verify-answer")).to_contain_text("Not verified")
@@ -282,7 +286,7 @@ def test_officer_and_auditor_walk(
     page.get_by_label("Action").fill("download")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#audit-events")).to_contain_text("download")
-    checks.check(page, "13-audit")
+    checks.check(page, "14-audit")
     head = page.locator("#chain-head").inner_text()
     export = page.request.get(base + "/api/v1/audit/export/?organization=st-example&format=jsonl")
     trail = tmp_path / "trail.jsonl"
@@ -312,6 +316,6 @@ def test_officer_and_auditor_walk(
     sign_in(page, base, "admin")
     page.goto(base + "/organisation/")
     expect(page.locator("main")).to_contain_text("auditor")
-    checks.check(page, "14-organisation")
+    checks.check(page, "15-organisation")
     admin.close()
     checks.assert_clean()

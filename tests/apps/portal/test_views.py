@@ -141,6 +141,7 @@ def test_the_auditor_sees_no_write_control_and_the_server_refuses_writes(
         client.post("/runs/", {"suite": "1", "model_version": "1"}),
         client.post("/cards/", {"profile": "hti1", "model_version": "1"}),
         client.post("/organisation/", {"form": "member"}),
+        client.post("/suites/new/", {"name": "S"}),
     ]
     assert [r.status_code for r in refused] == [403] * len(refused)
     assert not AIModel.objects.filter(name="X").exists()
@@ -207,3 +208,9 @@ def test_api_docs_load_nothing_from_another_host(browser_for: Any) -> None:
     assert any("swagger-ui" in u for u in urls)
     external = [u for u in urls if u.startswith(("http://", "https://", "//"))]
     assert external == [], external
+
+
+def test_only_definers_open_the_suite_form(browser_for: Any) -> None:
+    assert browser_for("compliance_officer").get("/suites/new/").status_code == 200
+    assert browser_for("model_developer").get("/suites/new/").status_code == 403
+    assert browser_for("auditor").get("/suites/new/").status_code == 403
