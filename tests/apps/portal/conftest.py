@@ -98,6 +98,7 @@ class PageChecks:
         if problems:
             self.problems[name] = problems
         if tablet:
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
             page.set_viewport_size(TABLET)
             width = page.evaluate("() => document.documentElement.scrollWidth")
             if width > TABLET["width"] + 1:

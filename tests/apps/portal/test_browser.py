@@ -73,7 +73,7 @@ def watch_run(page: Page) -> list[int]:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         try:
-            value = page.locator("#run-progressbar").get_attribute("aria-valuenow", timeout=2000)
+            value = page.locator("#run-progressbar").get_attribute("value", timeout=2000)
             status = page.locator("#run-status").inner_text(timeout=2000)
         except Exception:  # the page reloads itself when the run finishes
             continue
@@ -299,7 +299,20 @@ def test_officer_and_auditor_walk(
     )
     assert offline.returncode == 0, offline.stdout + offline.stderr
 
-    run_path = page.evaluate("() => null") or f"/runs/{model.versions.get().runs.get().pk}/"
+    # The API docs render from our own static files: any request to another host is refused
+    # and counted.
+    external: list[str] = []
+
+    def refuse(route: Any) -> None:
+        external.append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(r"^https?://(?!localhost[:/]|127\.0\.0\.1[:/])"), refuse)
+    page.goto(base + "/api/docs/")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("CareAlign API", timeout=20_000)
+    assert external == []
+
+    run_path = f"/runs/{model.versions.get().runs.get().pk}/"
     pages = ["/dashboard/", "/models/", f"/models/{model.pk}/", "/runs/", run_path, "/cards/"]
     pages += [card_url.removeprefix(base), "/datasets/", f"/datasets/{knowledge.dataset_id}/"]
     pages += ["/verify/", "/audit/"]

@@ -59,6 +59,11 @@ def test_every_page_renders_for_every_role(personas: Any, browser_for: Any, role
         response = client.get(path)
         assert response.status_code == 200, path
         assert b"<main" in response.content
+        # Nothing inline that a strict Content-Security-Policy would block, nothing external.
+        html = response.content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert ' style="' not in html, path
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', html), path
 
 
 def test_sign_in_and_out_with_a_password(personas: Any) -> None:
