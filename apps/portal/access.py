@@ -47,7 +47,11 @@ def current_organization(request: HttpRequest) -> Organization | None:
         return None
     chosen = request.session.get(ORG_SESSION_KEY)
     org_id = chosen if chosen in org_ids else org_ids[0]
-    return Organization.objects.get(pk=org_id)
+    cached = getattr(request, "_portal_org", None)
+    if cached is None or cached.pk != org_id:
+        cached = Organization.objects.get(pk=org_id)
+        request._portal_org = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def role_in(request: HttpRequest, org_id: int | None) -> str | None:
