@@ -26,6 +26,7 @@ from apps.registry import services as registry
 from apps.registry.apis import ModelVersionInputSerializer
 from apps.registry.models import AIModel, ModelVersion
 from apps.reports.models import CardProfile
+from apps.reports.profiles.common import HEADLINE
 
 
 def _model(request: HttpRequest, pk: int) -> AIModel:
@@ -86,6 +87,7 @@ def _register_version(
 
 
 def _history_charts(model: AIModel) -> list[dict[str, Any]]:
+    """Per suite: the headline metrics' charts (as on the cards), then the others."""
     out = []
     for suite_name, metrics in sorted(selectors.history(model).items()):
         suite = (
@@ -94,20 +96,20 @@ def _history_charts(model: AIModel) -> list[dict[str, Any]]:
             .first()
         )
         thresholds = suite.thresholds if suite else {}
-        items = []
+        headline, more = [], []
         for key, points in sorted(metrics.items()):
+            if all(p["value"] is None for p in points):
+                continue  # a metric this suite's data never defines (e.g. no such items)
             check, metric = key.split(".", 1)
-            title = f"{suite_name}: {key}"
-            items.append(
-                {
-                    "key": key,
-                    "svg": charts.history_chart(
-                        title, points, charts.threshold_of(thresholds, check, metric)
-                    ),
-                    "points": points,
-                }
-            )
-        out.append({"suite": suite_name, "charts": items})
+            threshold = charts.threshold_of(thresholds, check, metric)
+            item = {
+                "key": key,
+                "svg": charts.history_chart(f"{suite_name}: {key}", points, threshold),
+                "points": points,
+            }
+            is_headline = metric in HEADLINE.get(check, ()) or threshold is not None
+            (headline if is_headline else more).append(item)
+        out.append({"suite": suite_name, "charts": headline, "more": more})
     return out
 
 
