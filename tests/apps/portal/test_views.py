@@ -213,6 +213,9 @@ def test_api_docs_load_nothing_from_another_host(browser_for: Any) -> None:
     assert any("swagger-ui" in u for u in urls)
     external = [u for u in urls if u.startswith(("http://", "https://", "//"))]
     assert external == [], external
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)  # no inline script
+    script = browser_for("auditor").get("/api/docs/?script=").content.decode()
+    assert "/api/schema/" in script and not re.search(r"https?://", script)
 
 
 def test_only_definers_open_the_suite_form(browser_for: Any) -> None:
