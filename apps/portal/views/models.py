@@ -96,7 +96,8 @@ def _history_charts(model: AIModel) -> list[dict[str, Any]]:
             .first()
         )
         thresholds = suite.thresholds if suite else {}
-        headline, more = [], []
+        headline: list[dict[str, Any]] = []
+        more: list[dict[str, Any]] = []
         for key, points in sorted(metrics.items()):
             if all(p["value"] is None for p in points):
                 continue  # a metric this suite's data never defines (e.g. no such items)
