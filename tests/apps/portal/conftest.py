@@ -87,7 +87,7 @@ class PageChecks:
         self.problems: dict[str, list[str]] = {}
         self.shots: list[Path] = []
 
-    def check(self, page: Any, name: str, *, tablet: bool = False) -> None:
+    def check(self, page: Any, name: str, *, tablet: bool = True) -> None:
         page.wait_for_load_state("networkidle")
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)

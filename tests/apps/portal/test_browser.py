@@ -212,7 +212,7 @@ def test_officer_and_auditor_walk(
     expect(page.locator("#res-h")).to_be_visible()
     expect(page.locator("section[aria-labelledby=res-h]")).to_contain_text("accuracy >= 0.0")
     expect(page.locator("section[aria-labelledby=res-h]")).to_contain_text(": met")  # the reason
-    checks.check(page, "06-run", tablet=True)
+    checks.check(page, "06-run")
     page.get_by_label("Answers").select_option("true")
     expect(page.locator("#run-items tbody .badge.pass")).to_have_count(0)
     checks.check(page, "07-run-items-wrong")
@@ -230,7 +230,7 @@ def test_officer_and_auditor_walk(
     expect(page.locator("figure.chart svg").first).to_be_visible()
     checks.check(page, "08-model")
     page.goto(base + "/dashboard/")
-    checks.check(page, "09-dashboard", tablet=True)
+    checks.check(page, "09-dashboard")
 
     # A payer card: fill what is missing, render again, issue.
     page.goto(base + f"/cards/?model={model.pk}")
@@ -253,7 +253,7 @@ def test_officer_and_auditor_walk(
     page.get_by_role("button", name="Issue card").click()
     expect(page.locator(".msg.success")).to_contain_text("is issued")
     card_url = page.url
-    checks.check(page, "11-card-issued", tablet=True)
+    checks.check(page, "11-card-issued")
     page.goto(base + "/account/tokens/")
     checks.check(page, "12-tokens")
     officer.close()
@@ -263,13 +263,13 @@ def test_officer_and_auditor_walk(
     page = auditor.new_page()
     sign_in(page, base, "auditor")
     page.goto(card_url)
-    pdf_link = page.locator("a[data-format=pdf]")
     recorded = page.locator("code[data-digest=pdf]").inner_text()
-    response = page.request.get(base + str(pdf_link.get_attribute("href")))
-    body = response.body()
-    assert body.startswith(b"%PDF") and hashlib.sha256(body).hexdigest() == recorded
+    with page.expect_download() as download:
+        page.locator("a[data-format=pdf]").click()
     pdf = tmp_path / "card.pdf"
-    pdf.write_bytes(body)
+    download.value.save_as(pdf)
+    body = pdf.read_bytes()
+    assert body.startswith(b"%PDF") and hashlib.sha256(body).hexdigest() == recorded
     page.goto(base + "/verify/")
     page.get_by_label("Card file (PDF, JSON, XML or README)").set_input_files(str(pdf))
     page.get_by_role("button", name="Verify").click()
