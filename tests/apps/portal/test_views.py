@@ -222,3 +222,34 @@ def test_only_definers_open_the_suite_form(browser_for: Any) -> None:
     assert browser_for("compliance_officer").get("/suites/new/").status_code == 200
     assert browser_for("model_developer").get("/suites/new/").status_code == 403
     assert browser_for("auditor").get("/suites/new/").status_code == 403
+
+
+def test_a_queued_run_is_followed_and_cancelled_by_a_runner_only(
+    personas: Any, browser_for: Any
+) -> None:
+    from apps.evaluations import services
+    from apps.evaluations.models import EvaluationRun
+    from tests.apps.evaluations.conftest import quick_suite
+    from tests.factories import ModelVersionFactory
+
+    suite = quick_suite(personas.org)
+    version = ModelVersionFactory(model__organization=personas.org)
+    run = services.run_create(suite=suite, model_version=version)  # not committed: stays queued
+    auditor = browser_for("auditor")
+    page = auditor.get(f"/runs/{run.pk}/").content.decode()
+    assert 'hx-trigger="every 1s"' in page and "Cancel run" not in page
+    progress = auditor.get(f"/runs/{run.pk}/progress/?was=queued", headers={"X-Portal-Poll": "1"})
+    assert b'id="run-progressbar"' in progress.content and "HX-Refresh" not in progress
+    assert auditor.post(f"/runs/{run.pk}/cancel/").status_code == 403
+    developer = browser_for("model_developer")
+    assert "Cancel run" in developer.get(f"/runs/{run.pk}/").content.decode()
+    developer.post(f"/runs/{run.pk}/cancel/")
+    run.refresh_from_db()
+    assert run.status == EvaluationRun.Status.CANCELLED
+    # The poll of a page that showed it queued now asks the browser to reload.
+    finished = auditor.get(f"/runs/{run.pk}/progress/?was=queued")
+    assert finished["HX-Refresh"] == "true"
+    again = developer.post(f"/runs/{run.pk}/cancel/", follow=True).content.decode()
+    assert "Only a queued or running run can be cancelled" in again
+    partial = auditor.get(f"/runs/{run.pk}/items/?wrong=true", headers={"HX-Request": "true"})
+    assert partial.content.decode().startswith('<div id="run-items">')
