@@ -23,13 +23,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# PostgreSQL and Redis for the test suite: start them if stopped, install them if missing.
+# PostgreSQL and Redis for the test suite: start them if stopped, install them if missing;
+# Debian's Chromium for the portal's browser tests (Playwright drives it; never `playwright install`).
 services:
 	@if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null \
-	    || ! command -v pdftotext >/dev/null || ! ldconfig -p | grep -q libharfbuzz-subset; then \
-	  echo "Installing PostgreSQL, Redis, poppler-utils and HarfBuzz subsetting with apt-get"; \
+	    || ! command -v pdftotext >/dev/null || ! ldconfig -p | grep -q libharfbuzz-subset \
+	    || ! test -x /usr/bin/chromium; then \
+	  echo "Installing PostgreSQL, Redis, poppler-utils, HarfBuzz subsetting and Chromium with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    postgresql redis-server poppler-utils libharfbuzz-subset0 >/dev/null; \
+	    postgresql redis-server poppler-utils libharfbuzz-subset0 chromium >/dev/null; \
 	fi
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  echo "Starting PostgreSQL"; \
@@ -61,7 +63,7 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
 ifeq ($(DEMO_SERVE),1)
-	@echo "Serving on http://$(DEMO_ADDR)/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Serving on http://$(DEMO_ADDR)/  (portal: /, admin: /admin/, API docs: /api/docs/)"
 	$(PY) manage.py runserver $(DEMO_ADDR)
 endif
 

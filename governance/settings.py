@@ -106,6 +106,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "django_htmx",  # htmx served from our own static files, request.htmx in views
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (docs work offline)
     "apps.common",
     "apps.accounts",
     "apps.registry",
@@ -113,6 +115,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.reports",
     "apps.signoffs",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +127,8 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",  # request id, client, actor of audit events
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "apps.portal.middleware.IdleSessionMiddleware",  # portal sessions end after inactivity
 ]
 
 # Appends to an audit chain take its advisory lock; only the race test turns this off.
@@ -143,6 +148,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.portal.context.portal",
             ],
         },
     },
@@ -163,7 +169,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/signin/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+# A portal session ends after this many seconds without a page the user asked for (background
+# progress polling does not count); the cookie itself ends with the browser.
+PORTAL_IDLE_SECONDS = env_int("CAREALIGN_PORTAL_IDLE_SECONDS", 1800)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -201,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Two choice sets share the field name "role"; name each one.
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "apps.accounts.models.Role",

@@ -264,6 +264,7 @@ def dataset_version_create(
     an invalid file leaves neither a row nor a file behind.
     """
     from worker.engine.readers import DatasetFormatError
+    from worker.engine.readers.collect import collect_errors
 
     if phi_status == DatasetVersion.PhiStatus.DEIDENTIFIED and not deidentification_method:
         raise ValidationError(
@@ -284,7 +285,12 @@ def dataset_version_create(
         try:
             summary = _read_summary(path, format)
         except DatasetFormatError as exc:
-            raise ValidationError({"file": [str(exc)]}) from None
+            if format == DatasetVersion.Format.PREFERENCE:
+                raise ValidationError({"file": [str(exc)]}) from None
+            # Every problem of the file, each with its line and field, so one upload shows
+            # all there is to fix (the first error is the one the reader raised).
+            errors = collect_errors(path, fmt=format)
+            raise ValidationError({"file": [str(error) for error in errors]}) from None
         relative = f"datasets/{sha256[:2]}/{sha256}{path.suffix.lower()}"
         final = media / relative
         created_file = False

@@ -1,0 +1,110 @@
+"""Portal forms that turn typed answers into what the services take (no JSON for people)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from apps.accounts.models import Membership, Role
+from apps.portal.cardfields import CardFieldsForm, fillable
+from apps.reports.models import ModelDocumentation
+from apps.reports.services import model_documentation_update
+from tests.factories import AIModelFactory
+
+pytestmark = pytest.mark.django_db
+
+MISSING = [
+    {"fill_hint": "Model cards → documentation → keywords (PATCH /api/v1/model-documentation/1/)"},
+    {"fill_hint": "Registry → model → out_of_scope_uses (PATCH /api/v1/models/<id>/)"},
+    {
+        "fill_hint": "… classify it as external in "
+        "Model cards → documentation → evaluation_data_origin"
+    },
+    {"fill_hint": "Model cards → documentation → demographic_input_features (PATCH …)"},
+    {"fill_hint": "Evaluations → schedules: re-evaluate this model on a schedule"},
+]
+
+
+def test_fill_hints_name_the_inputs_to_show() -> None:
+    docs, model_fields = fillable(MISSING)
+    assert docs == ["keywords", "evaluation_data_origin", "demographic_input_features"]
+    assert model_fields == ["out_of_scope_uses"]
+
+
+def test_typed_answers_become_documentation_the_service_accepts(personas: Any) -> None:
+    model = AIModelFactory(organization=personas.org)
+    docs, model_fields = fillable(MISSING)
+    form = CardFieldsForm(
+        {
+            "doc__keywords": "triage\n\n referral ",
+            "origin__0": "same_source",
+            "origin__1": "",
+            "model__out_of_scope_uses": "Paediatrics",
+        },
+        docs=docs,
+        model_fields=model_fields,
+        model=model,
+        values={},
+        suites=["Core", "External set"],
+    )
+    assert form.is_valid(), form.errors
+    values = form.documentation_values()
+    assert values == {
+        "keywords": ["triage", "referral"],
+        "demographic_input_features": [],  # none ticked: an answer, not a gap
+        "evaluation_data_origin": {"Core": "same_source"},
+    }
+    assert form.model_values() == {"out_of_scope_uses": "Paediatrics"}
+    model_documentation_update(model=model, values=values)
+    assert ModelDocumentation.objects.get(model=model).values == values
+
+
+def _admin(personas: Any) -> Client:
+    client = Client()
+    client.force_login(personas.admin)
+    return client
+
+
+def test_admins_manage_members_but_never_remove_the_last_admin(personas: Any) -> None:
+    client = _admin(personas)
+    added = client.post(
+        "/organisation/", {"form": "member", "m-username": "outsider", "m-role": "auditor"}
+    )
+    assert added.status_code == 302
+    membership = Membership.objects.get(user=personas.outsider, organization=personas.org)
+    assert membership.role == Role.AUDITOR
+    unknown = client.post(
+        "/organisation/", {"form": "member", "m-username": "nobody", "m-role": "auditor"}
+    )
+    assert "No user with this username." in unknown.content.decode()
+    client.post(f"/organisation/members/{membership.pk}/", {"role": "clinical_reviewer"})
+    membership.refresh_from_db()
+    assert membership.role == Role.CLINICAL_REVIEWER
+    mine = Membership.objects.get(user=personas.admin, organization=personas.org)
+    page = client.post(
+        f"/organisation/members/{mine.pk}/", {"role": "admin", "remove": "1"}, follow=True
+    )
+    assert "last admin" in page.content.decode()
+    assert Membership.objects.filter(pk=mine.pk).exists()
+
+
+def test_a_hub_version_needs_a_pinned_revision_shown_next_to_the_field(personas: Any) -> None:
+    model = AIModelFactory(organization=personas.org)
+    client = Client()
+    client.force_login(personas.model_developer)
+    response = client.post(
+        f"/models/{model.pk}/",
+        {
+            "v-version_label": "2.0",
+            "v-source_kind": "hub",
+            "v-hub_id": "example/med-llm",
+            "v-revision": "main",
+            "v-lifecycle_stage": "validation",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "A hub revision must be a full 40-character commit hash." in html
+    assert not model.versions.exists()
