@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Organization, User
-from apps.common.uploads import UploadTooLarge
+from apps.common.uploads import UploadTooLarge, upload_name
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
 from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion, ModelVersionDataset
 
@@ -220,7 +220,7 @@ def _check_demographics(table: dict[str, Any]) -> dict[str, dict[str, int]]:
 def _stream_to_disk(upload: File[bytes], directory: Path) -> tuple[Path, str, int]:
     """Write the upload under `directory` while hashing it; return (path, sha256, size)."""
     limit = int(settings.UPLOAD_MAX_BYTES)
-    name = Path(upload.name or "upload").name or "upload"
+    name = upload_name(upload.name)
     target = directory / name
     digest = hashlib.sha256()
     size = 0
