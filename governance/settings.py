@@ -6,7 +6,11 @@ app refuses to start on the development secret key or an empty host list.
 
 from __future__ import annotations
 
+import math
 import os
+import zlib
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,12 +66,34 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 
+
+def weak_secret_key(key: str) -> str | None:
+    """Why a secret key is unfit for production, or None (Django's own W009 rules and more)."""
+    if key == DEV_SECRET_KEY or key.startswith("django-insecure-"):
+        return "is the development default"
+    if len(key) < 50:
+        return f"has {len(key)} characters; use at least 50"
+    counts = Counter(key)
+    if len(counts) < 5:
+        return f"uses only {len(counts)} distinct characters"
+    # Two estimates of the key's information, the lower one counts: letter frequencies
+    # (Shannon) and compressed size (repeated patterns such as "abcdef" * 10 compress well).
+    # 50 random characters from a 50-letter alphabet hold about 280 bits.
+    shannon = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    compressed = 8 * max(0, len(zlib.compress(key.encode("utf-8"), 9)) - 11)
+    bits = min(shannon, compressed)
+    if bits < 128:
+        return f"is too predictable (about {bits:.0f} bits of entropy; at least 128 needed)"
+    return None
+
+
 if not DEBUG:
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+    _weakness = weak_secret_key(SECRET_KEY)
+    if _weakness:
         raise ImproperlyConfigured(
-            "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is the development default or shorter "
-            "than 32 characters: set DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) to a long "
-            "random value."
+            f"DJANGO_DEBUG is off but DJANGO_SECRET_KEY {_weakness}: set DJANGO_SECRET_KEY "
+            "(or DJANGO_SECRET_KEY_FILE) to a long random value, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
@@ -106,6 +132,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (docs work offline)
+    "axes",  # login throttling and lockout
     "apps.common",
     "apps.accounts",
     "apps.registry",
@@ -123,6 +151,9 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",  # request id, client, actor of audit events
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.common.security.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Appends to an audit chain take its advisory lock; only the race test turns this off.
@@ -163,6 +194,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+AUTHENTICATION_BACKENDS = [
+    "apps.accounts.throttling.LoginThrottleBackend",  # first: refuses locked-out sign-ins
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: a username or a client address with this many failed sign-ins is locked out
+# for the cool-off time; a successful sign-in resets the username's count.
+AXES_FAILURE_LIMIT = env_int("CAREALIGN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CAREALIGN_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
+AXES_VERBOSE = False
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("CAREALIGN_LOGIN_FAILURE_LIMIT must be >= 1")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -173,6 +220,31 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS in production (`manage.py check --deploy` is clean with DJANGO_DEBUG=false). Behind a
+# TLS-terminating proxy, set DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+if env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = (env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""), "https")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# Only this origin: no CDN, no inline script. Inline style attributes stay allowed (the admin
+# and Swagger UI set some); they cannot run code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+# Throttle counts (and anything else cached) live here; Redis when several processes serve.
+if env_str("CACHE_URL", ""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_URL", ""),
+        }
+    }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carealign@localhost")
@@ -194,7 +266,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.errors.exception_handler",
+    # The client address is REMOTE_ADDR: X-Forwarded-For is trusted only behind this many
+    # proxies (a client could otherwise pick its own address for the anonymous rate).
+    "NUM_PROXIES": env_int("CAREALIGN_NUM_PROXIES", 0),
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.common.throttling.ApiAnonRateThrottle",
+        "apps.common.throttling.ApiUserRateThrottle",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Requests per client: over the rate the API answers 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "anon": env_str("CAREALIGN_API_RATE_ANON", "300/min"),
+    "user": env_str("CAREALIGN_API_RATE_USER", "1200/min"),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -203,6 +288,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Two choice sets share the field name "role"; name each one.
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "apps.accounts.models.Role",
