@@ -19,7 +19,7 @@ LOCKED_OUT = (
 )
 
 
-class LoginThrottleBackend(AxesStandaloneBackend):
+class LoginThrottleBackend(AxesStandaloneBackend):  # type: ignore[misc]  # untyped package
     """Refuses sign-in while the username or the client address is locked out.
 
     Authentication without a request (management commands, the shell) has no client to

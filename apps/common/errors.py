@@ -50,7 +50,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.PermissionDenied):
         _audit_refused_write(exc, context)
     if isinstance(exc, exceptions.Throttled):
-        wait = f"in {exc.wait:.0f} seconds" if exc.wait is not None else "later"
+        seconds = getattr(exc, "wait", None)
+        wait = f"in {seconds:.0f} seconds" if seconds is not None else "later"
         exc.detail = exceptions.ErrorDetail(
             f"Too many requests: the API's rate limit was reached; try again {wait}.",
             code="throttled",

@@ -15,7 +15,8 @@ class _SettingsRate:
     scope: str
 
     def get_rate(self) -> str | None:
-        return settings.API_THROTTLE_RATES.get(self.scope)  # type: ignore[no-any-return]
+        rate: str | None = settings.API_THROTTLE_RATES.get(self.scope)
+        return rate
 
 
 class ApiUserRateThrottle(_SettingsRate, UserRateThrottle):
