@@ -405,4 +405,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("CAREALIGN_LOG_LEVEL", "INFO")},
+    # django-axes logs every sign-in at INFO; the audit trail records them already.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -68,6 +69,22 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+    def other_admins(self) -> models.QuerySet[Membership]:
+        return Membership.objects.filter(
+            organization_id=self.organization_id, role=Role.ADMIN
+        ).exclude(pk=self.pk)
+
+    def clean(self) -> None:
+        # An organisation always keeps an admin (nobody could manage it otherwise); the
+        # services check it again under a row lock.
+        if self.pk is None or self.role == Role.ADMIN:
+            return
+        was = Membership.objects.filter(pk=self.pk).values_list("role", flat=True).first()
+        if was == Role.ADMIN and not self.other_admins().exists():
+            raise ValidationError(
+                {"role": ["This is the organisation's last admin: appoint another admin first."]}
+            )
 
 
 class ApiToken(models.Model):

@@ -70,6 +70,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
     queryset = AIModel.objects.select_related("organization", "owner")
     serializer_class = AIModelOutputSerializer
     write_roles = WRITERS
+    action_roles = {"destroy": CURATORS}
     filterset_fields = ["application_area", "risk_class", "decision_role"]
     ordering_fields = ["name", "created_at", "updated_at"]
     search_fields = ["name"]
@@ -111,12 +112,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         return Response(AIModelOutputSerializer(model).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        model = self.get_object()
-        if not self.actor.has_role(model.organization_id, CURATORS):
-            self.permission_denied(
-                request, message="Only admins and compliance officers delete models."
-            )
-        services.ai_model_delete(model=model)
+        services.ai_model_delete(model=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -231,10 +227,7 @@ class ModelVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         model = scope(AIModel.objects.all(), self.actor).filter(pk=fields.pop("model")).first()
         if model is None:
             raise serializers.ValidationError({"model": ["No such model."]})
-        if not self.actor.has_role(model.organization_id, self.write_roles):
-            self.permission_denied(
-                request, message="Your role does not allow registering versions."
-            )
+        self.require_role(model.organization_id)
         links = []
         visible = scope(DatasetVersion.objects.all(), self.actor)
         for link in fields.pop("training_datasets", []):
@@ -375,8 +368,7 @@ class DatasetVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         dataset = scope(Dataset.objects.all(), self.actor).filter(pk=fields.pop("dataset")).first()
         if dataset is None:
             raise serializers.ValidationError({"dataset": ["No such dataset."]})
-        if not self.actor.has_role(dataset.organization_id, self.write_roles):
-            self.permission_denied(request, message="Your role does not allow uploading datasets.")
+        self.require_role(dataset.organization_id)
         version = services.dataset_version_create(
             dataset=dataset,
             upload=fields.pop("file"),

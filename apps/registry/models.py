@@ -6,7 +6,19 @@ from django.db import models
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Organization
-from apps.registry.constants import HEX40
+from apps.registry.constants import ALIGNMENT_TECHNIQUES, HEX40
+
+
+def validate_alignment_techniques(value: object) -> None:
+    """A list of techniques from the registry's vocabulary (API, admin, shell alike)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Must be a list of technique names.")
+    unknown = sorted(set(value) - set(ALIGNMENT_TECHNIQUES))
+    if unknown:
+        raise ValidationError(
+            f"Unknown technique(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(ALIGNMENT_TECHNIQUES)}."
+        )
 
 
 class AIModel(models.Model):
@@ -191,7 +203,9 @@ class ModelVersion(models.Model):
     local_path = models.CharField(max_length=500, blank=True)
     weights_digest = models.CharField(max_length=64, blank=True)
     base_model = models.CharField(max_length=200, blank=True)
-    alignment_techniques = models.JSONField(default=list, blank=True)
+    alignment_techniques = models.JSONField(
+        default=list, blank=True, validators=[validate_alignment_techniques]
+    )
     lifecycle_stage = models.CharField(
         max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.DATA_CURATION
     )
@@ -263,3 +277,14 @@ class ModelVersionDataset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_version} ← {self.dataset_version} ({self.role})"
+
+    def clean(self) -> None:
+        if (
+            self.model_version_id is not None
+            and self.dataset_version_id is not None
+            and self.dataset_version.dataset.organization_id
+            != self.model_version.model.organization_id
+        ):
+            raise ValidationError(
+                {"dataset_version": ["Datasets must belong to the model's organisation."]}
+            )

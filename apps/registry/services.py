@@ -17,8 +17,15 @@ from django.db.models import Max
 
 from apps.accounts.models import Organization, User
 from apps.common.uploads import UploadTooLarge, upload_name
-from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
-from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion, ModelVersionDataset
+from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
+from apps.registry.models import (
+    AIModel,
+    Dataset,
+    DatasetVersion,
+    ModelVersion,
+    ModelVersionDataset,
+    validate_alignment_techniques,
+)
 
 CHUNK = 1024 * 1024
 MODEL_FIELDS = (
@@ -74,16 +81,10 @@ def ai_model_delete(*, model: AIModel) -> None:
 
 
 def _check_alignment(techniques: list[str]) -> list[str]:
-    unknown = sorted(set(techniques) - set(ALIGNMENT_TECHNIQUES))
-    if unknown:
-        raise ValidationError(
-            {
-                "alignment_techniques": [
-                    f"Unknown technique(s) {', '.join(unknown)}; choose from "
-                    f"{', '.join(ALIGNMENT_TECHNIQUES)}."
-                ]
-            }
-        )
+    try:
+        validate_alignment_techniques(techniques)
+    except ValidationError as exc:
+        raise ValidationError({"alignment_techniques": exc.messages}) from None
     return sorted(set(techniques))
 
 

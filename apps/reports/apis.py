@@ -149,6 +149,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     queryset = ModelCard.objects.select_related("organization", "issued_by")
     serializer_class = ModelCardOutputSerializer
     write_roles = DRAFTERS
+    action_roles = {"issue": ISSUERS}
     filterset_fields = ["model", "model_version", "profile", "status"]
     ordering_fields = ["created_at", "version", "issued_at"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -167,8 +168,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         data = ModelCardInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = self._version(data.validated_data["model_version"])
-        if not self.actor.has_role(version.model.organization_id, DRAFTERS):
-            self.permission_denied(request, message="Your role does not allow drafting cards.")
+        self.require_role(version.model.organization_id)
         card = services.model_card_request(
             model_version=version,
             profile=data.validated_data["profile"],
@@ -184,11 +184,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     @action(detail=True, methods=["post"])
     @idempotent
     def issue(self, request: Request, pk: str) -> Response:
-        card = self.get_object()
-        if not self.actor.has_role(card.organization_id, ISSUERS):
-            self.permission_denied(
-                request, message="Only compliance officers and admins issue model cards."
-            )
+        card = self.get_object()  # roles: action_roles["issue"]
         try:
             card = services.model_card_issue(card=card, user=request.user, actor=self.actor)
         except services.CardIncomplete as exc:
