@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.accounts import services
-from apps.accounts.apis import ApiTokenApi, MembershipApi, OrganizationApi
-from apps.accounts.models import ApiToken, Membership, Organization, Role, User
+from apps.accounts.apis import ApiTokenApi, InvitationApi, MembershipApi, OrganizationApi
+from apps.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
 from apps.common.admin import TenantAdmin, actor_with, users_visible_to
 from apps.common.tenancy import actor_for_request, org_id_of
 
@@ -102,3 +102,21 @@ class ApiTokenAdmin(TenantAdmin):
                 services.api_token_revoke(token=token)
                 revoked += 1
         self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantAdmin):
+    """Read here; sent, revoked and answered through the API (the invitee must consent)."""
+
+    api = InvitationApi
+    list_display = ["username", "organization", "role", "status", "expires_at"]
+    list_filter = ["status", "role"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
