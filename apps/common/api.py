@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Organization, Role
 from apps.common.models import IdempotencyKey
+from apps.common.parsers import check_request_text
 from apps.common.tenancy import Actor, actor_for_request, org_id_of, scope
 
 ALL_ROLES = tuple(Role.values)
@@ -178,6 +179,11 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def get_queryset(self) -> Any:
         return scope(super().get_queryset(), self.actor)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS:
+            check_request_text(request.data)
 
     def check_object_permissions(self, request: Request, obj: Any) -> None:
         # A refused write is audited on the chain of the organisation it targeted.

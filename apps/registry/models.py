@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Organization
+from apps.common.models import LongTextField
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HEX40
 
 
@@ -45,11 +46,11 @@ class AIModel(models.Model):
         Organization, on_delete=models.PROTECT, related_name="ai_models"
     )
     name = models.CharField(max_length=200)
-    intended_use = models.TextField()
-    intended_users = models.TextField(blank=True)
-    target_population = models.TextField(blank=True)
+    intended_use = LongTextField()
+    intended_users = LongTextField(blank=True)
+    target_population = LongTextField(blank=True)
     decision_role = models.CharField(max_length=16, choices=DecisionRole.choices)
-    out_of_scope_uses = models.TextField(blank=True)
+    out_of_scope_uses = LongTextField(blank=True)
     application_area = models.CharField(max_length=32, choices=ApplicationArea.choices)
     risk_class = models.CharField(max_length=16, choices=RiskClass.choices)
     owner = models.ForeignKey(
@@ -95,7 +96,7 @@ class Dataset(models.Model):
         Organization, on_delete=models.PROTECT, related_name="datasets"
     )
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = LongTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     TENANT_FIELD = "organization"
@@ -144,9 +145,9 @@ class DatasetVersion(models.Model):
     phi_status = models.CharField(max_length=16, choices=PhiStatus.choices)
     deidentification_method = models.CharField(max_length=200, blank=True)
     licence = models.CharField(max_length=200)
-    provenance = models.TextField()
-    inclusion_criteria = models.TextField(blank=True)
-    exclusion_criteria = models.TextField(blank=True)
+    provenance = LongTextField()
+    inclusion_criteria = LongTextField(blank=True)
+    exclusion_criteria = LongTextField(blank=True)
     # HTI-1 variable -> {category: count}; variables absent from the data are simply absent.
     demographics = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

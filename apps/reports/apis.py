@@ -15,13 +15,14 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.parsers import SafeJSONParser
 from apps.common.tenancy import scope
 from apps.common.uploads import UploadTooLarge
 from apps.registry.models import AIModel, ModelVersion
@@ -152,7 +153,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     action_roles = {"issue": ISSUERS}
     filterset_fields = ["model", "model_version", "profile", "status"]
     ordering_fields = ["created_at", "version", "issued_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def _version(self, pk: int) -> ModelVersion:
         version = (

@@ -260,6 +260,8 @@ def _model_add(personas: Any, **changes: Any) -> Any:
         ("name", "n" * 201),
         ("name", "Existing"),  # unique within the organisation
         ("intended_use", ""),
+        ("intended_use", "x" * 10_001),  # free text is bounded (README: limits)
+        ("out_of_scope_uses", "x" * 10_001),
     ],
 )
 def test_ai_model_rules_hold_in_both_doors(personas, field, value) -> None:
