@@ -65,6 +65,9 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["user", "organization"], name="membership_user_org_unique"
             ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +119,9 @@ class ApiToken(models.Model):
             models.CheckConstraint(
                 condition=models.Q(expires_at__gt=models.F("created_at")),
                 name="apitoken_expires_after_created",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="apitoken_role_known"
             ),
         ]
 

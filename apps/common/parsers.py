@@ -18,7 +18,7 @@ from worker.engine.readers.storable import MAX_DEPTH, first_problem
 
 
 class SafeJSONParser(JSONParser):
-    """DRF's JSON parser, with deep nesting a 400 instead of a RecursionError (500)."""
+    """DRF's JSON parser, with deep nesting a 400 instead of a RecursionError (a 500)."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         try:

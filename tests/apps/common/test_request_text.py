@@ -87,3 +87,25 @@ def test_a_form_field_with_nul_is_refused_in_a_multipart_upload(client_for, pers
     assert response.status_code == 400
     assert "provenance" in response.json()["error"]["fields"]
     assert not DatasetVersion.objects.exists()
+
+
+def test_a_json_body_over_the_size_limit_is_a_413(client_for, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({**MODEL, "intended_use": "x" * 2000})
+
+    response = client_for("admin").post("/api/v1/models/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+    assert not AIModel.objects.exists()
+
+
+def test_a_form_body_over_the_size_limit_is_a_413(client_for, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = "name=x&intended_use=" + "y" * 2000
+
+    response = client_for("admin").post(
+        "/api/v1/models/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 413
