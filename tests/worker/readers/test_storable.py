@@ -148,3 +148,12 @@ def test_cli_config_nested_too_deeply_is_one_error_line(
     )  # fmt: skip
     err = capsys.readouterr().err
     assert status == 2 and "nested too deeply" in err and len(err.strip().splitlines()) == 1
+
+
+def test_hf_disk_rows_with_nul_are_refused_with_row_and_field(tmp_path: Path) -> None:
+    import datasets
+
+    rows = [record(), record(id="kn-002", question="bad \u0000 text")]
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "canonical"))
+    err = read_error(tmp_path / "canonical")
+    assert err.field == "question" and "row [1]" in str(err) and "NUL" in str(err)
