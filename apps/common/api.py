@@ -132,7 +132,8 @@ def roles_for_action(view: Any, action: str | None, method: str | None) -> tuple
 
 
 def refusal_message(roles: Iterable[str]) -> str:
-    names = ", ".join(Role(role).label.lower() for role in roles) or "none"
+    labels = dict(Role.choices)
+    names = ", ".join(str(labels.get(role, role)).lower() for role in roles) or "none"
     return f"{RolePermission.message} Roles allowed: {names}."
 
 
@@ -207,7 +208,8 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def write_organization(self, slug: str | None) -> Organization:
         """The organisation a new object goes to: named by slug, or the caller's only one."""
-        allowed = [org for org, role in self.actor.roles.items() if role in self.write_roles]
+        roles = roles_for_action(self, getattr(self, "action", None), self.request.method)
+        allowed = [org for org, role in self.actor.roles.items() if role in roles]
         if slug:
             org = Organization.objects.filter(slug=slug, id__in=self.actor.org_ids).first()
             if org is None:
