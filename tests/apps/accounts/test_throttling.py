@@ -5,6 +5,7 @@ Before: 30 wrong passwords for `admin` in 14 s, then the right one signed in; no
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -110,3 +111,16 @@ def test_anonymous_requests_are_throttled_per_address(settings, api) -> None:
     codes = [api.get("/api/schema/", REMOTE_ADDR="192.0.2.1").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert api.get("/api/schema/", REMOTE_ADDR="192.0.2.2").status_code == 200
+
+
+def test_a_lockout_under_the_api_is_a_json_429(personas) -> None:
+    from django.test import RequestFactory
+
+    from apps.accounts.throttling import lockout_response
+
+    request = RequestFactory().post("/api/v1/auth/token/", REMOTE_ADDR="192.0.2.5")
+    response = lockout_response(request, None, {"username": "admin"})
+
+    assert response.status_code == 429 and response["Content-Type"] == "application/json"
+    error = json.loads(response.content)["error"]
+    assert error["code"] == "locked_out" and "15 minutes" in error["message"]
