@@ -6,7 +6,11 @@ app refuses to start on the development secret key or an empty host list.
 
 from __future__ import annotations
 
+import math
 import os
+import zlib
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,12 +66,34 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 
+
+def weak_secret_key(key: str) -> str | None:
+    """Why a secret key is unfit for production, or None (Django's own W009 rules and more)."""
+    if key == DEV_SECRET_KEY or key.startswith("django-insecure-"):
+        return "is the development default"
+    if len(key) < 50:
+        return f"has {len(key)} characters; use at least 50"
+    counts = Counter(key)
+    if len(counts) < 5:
+        return f"uses only {len(counts)} distinct characters"
+    # Two estimates of the key's information, the lower one counts: letter frequencies
+    # (Shannon) and compressed size (repeated patterns such as "abcdef" * 10 compress well).
+    # 50 random characters from a 50-letter alphabet hold about 280 bits.
+    shannon = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    compressed = 8 * max(0, len(zlib.compress(key.encode("utf-8"), 9)) - 11)
+    bits = min(shannon, compressed)
+    if bits < 128:
+        return f"is too predictable (about {bits:.0f} bits of entropy; at least 128 needed)"
+    return None
+
+
 if not DEBUG:
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+    _weakness = weak_secret_key(SECRET_KEY)
+    if _weakness:
         raise ImproperlyConfigured(
-            "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is the development default or shorter "
-            "than 32 characters: set DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) to a long "
-            "random value."
+            f"DJANGO_DEBUG is off but DJANGO_SECRET_KEY {_weakness}: set DJANGO_SECRET_KEY "
+            "(or DJANGO_SECRET_KEY_FILE) to a long random value, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
@@ -108,6 +134,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",  # htmx served from our own static files, request.htmx in views
     "drf_spectacular_sidecar",  # Swagger UI served from our static files (docs work offline)
+    "axes",  # login throttling and lockout
     "apps.common",
     "apps.accounts",
     "apps.registry",
@@ -129,6 +156,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.portal.middleware.IdleSessionMiddleware",  # portal sessions end after inactivity
+    "apps.common.security.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Appends to an audit chain take its advisory lock; only the race test turns this off.
@@ -175,6 +205,22 @@ LOGIN_REDIRECT_URL = "/dashboard/"
 # progress polling does not count); the cookie itself ends with the browser.
 PORTAL_IDLE_SECONDS = env_int("CAREALIGN_PORTAL_IDLE_SECONDS", 1800)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+AUTHENTICATION_BACKENDS = [
+    "apps.accounts.throttling.LoginThrottleBackend",  # first: refuses locked-out sign-ins
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: a username or a client address with this many failed sign-ins is locked out
+# for the cool-off time; a successful sign-in resets the username's count.
+AXES_FAILURE_LIMIT = env_int("CAREALIGN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CAREALIGN_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
+AXES_VERBOSE = False
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("CAREALIGN_LOGIN_FAILURE_LIMIT must be >= 1")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -185,6 +231,31 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS in production (`manage.py check --deploy` is clean with DJANGO_DEBUG=false). Behind a
+# TLS-terminating proxy, set DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+if env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = (env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""), "https")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# Only this origin: no CDN, no inline script. Inline style attributes stay allowed (the admin
+# and Swagger UI set some); they cannot run code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+# Throttle counts (and anything else cached) live here; Redis when several processes serve.
+if env_str("CACHE_URL", ""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_URL", ""),
+        }
+    }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carealign@localhost")
@@ -195,6 +266,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.common.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # JSON only: a browser's Accept header (text/html, ..., */*) gets JSON, not DRF's
+    # browsable pages (a second interface to secure); Accept: text/html alone gets 406.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -203,7 +282,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.errors.exception_handler",
+    # The client address is REMOTE_ADDR: X-Forwarded-For is trusted only behind this many
+    # proxies (a client could otherwise pick its own address for the anonymous rate).
+    "NUM_PROXIES": env_int("CAREALIGN_NUM_PROXIES", 0),
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.common.throttling.ApiAnonRateThrottle",
+        "apps.common.throttling.ApiUserRateThrottle",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Requests per client: over the rate the API answers 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "anon": env_str("CAREALIGN_API_RATE_ANON", "300/min"),
+    "user": env_str("CAREALIGN_API_RATE_USER", "1200/min"),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -330,4 +422,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("CAREALIGN_LOG_LEVEL", "INFO")},
+    # django-axes logs every sign-in at INFO; the audit trail records them already.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -3,7 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from apps.accounts.apis import ApiTokenApi, MembershipApi, OrganizationApi, ServiceAccountApi
+from apps.accounts.apis import (
+    ApiTokenApi,
+    InvitationApi,
+    MembershipApi,
+    OrganizationApi,
+    ReceivedInvitationApi,
+    ServiceAccountApi,
+)
 from apps.audit.apis import AuditEventApi
 from apps.evaluations.apis import DriftAlertApi, RunApi, ScheduleApi, SuiteApi
 from apps.registry.apis import AIModelApi, DatasetApi, DatasetVersionApi, ModelVersionApi
@@ -14,6 +21,8 @@ router.register("organizations", OrganizationApi, basename="organization")
 router.register("memberships", MembershipApi, basename="membership")
 router.register("tokens", ApiTokenApi, basename="token")
 router.register("service-accounts", ServiceAccountApi, basename="service-account")
+router.register("invitations/received", ReceivedInvitationApi, basename="invitation-received")
+router.register("invitations", InvitationApi, basename="invitation")
 router.register("models", AIModelApi, basename="model")
 router.register("model-versions", ModelVersionApi, basename="model-version")
 router.register("datasets", DatasetApi, basename="dataset")

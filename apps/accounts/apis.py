@@ -8,17 +8,24 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from apps.accounts import services
-from apps.accounts.models import ApiToken, Membership, Organization, Role, ServiceAccount, User
+from apps.accounts import selectors, services
+from apps.accounts.models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    ServiceAccount,
+)
 from apps.common.api import ALL_ROLES, ScopedViewSet, idempotent
 
 
@@ -49,18 +56,12 @@ class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
         fields = ["id", "organization", "username", "role", "created_at"]
 
 
-class MembershipInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
-    username = serializers.CharField()
-    role = serializers.ChoiceField(choices=Role.choices)
-
-
 class MembershipUpdateSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
 class MembershipApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Who holds which role; admins only."""
+    """Who holds which role; admins only. People join by accepting an invitation."""
 
     queryset = Membership.objects.select_related("user", "organization")
     serializer_class = MembershipOutputSerializer
@@ -72,20 +73,6 @@ class MembershipApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self) -> Any:
         admin_orgs = [org for org, role in self.actor.roles.items() if role == Role.ADMIN]
         return super().get_queryset().filter(organization_id__in=admin_orgs)
-
-    @extend_schema(request=MembershipInputSerializer, responses=MembershipOutputSerializer)
-    @idempotent
-    def create(self, request: Request) -> Response:
-        data = MembershipInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        org = self.write_organization(data.validated_data.get("organization"))
-        user = User.objects.filter(username=data.validated_data["username"]).first()
-        if user is None:
-            raise serializers.ValidationError({"username": ["No user with this username."]})
-        membership = services.membership_create(
-            organization=org, user=user, role=data.validated_data["role"]
-        )
-        return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MembershipUpdateSerializer, responses=MembershipOutputSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -332,3 +319,101 @@ class AuthTokenObtainApi(APIView):
         body = ApiTokenOutputSerializer(issued.token).data
         body["token"] = issued.secret
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class InvitationOutputSerializer(serializers.ModelSerializer[Invitation]):
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    invited_by = serializers.CharField(source="invited_by.username", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "organization",
+            "username",
+            "role",
+            "status",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "responded_at",
+        ]
+
+
+class InvitationInputSerializer(serializers.Serializer[Any]):
+    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Invitations to join an organisation: sent and revoked by its admins.
+
+    The answer to a new invitation is the same whether or not the username exists.
+    """
+
+    queryset = Invitation.objects.select_related("organization", "invited_by")
+    serializer_class = InvitationOutputSerializer
+    read_roles = (Role.ADMIN,)
+    write_roles = (Role.ADMIN,)
+    filterset_fields = ["status", "role"]
+    ordering_fields = ["created_at", "expires_at"]
+    lookup_value_regex = r"\d+"
+
+    @extend_schema(request=InvitationInputSerializer, responses={201: InvitationOutputSerializer})
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = InvitationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org = self.write_organization(data.validated_data.get("organization"))
+        invitation = services.invitation_create(
+            organization=org,
+            invited_by=request.user,  # type: ignore[arg-type]
+            username=data.validated_data["username"],
+            role=data.validated_data["role"],
+        )
+        return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=InvitationOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        invitation = services.invitation_revoke(invitation=self.get_object())
+        return Response(InvitationOutputSerializer(invitation).data)
+
+
+class ReceivedInvitationApi(mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """The caller's own open invitations, to accept or decline (signed in, not by token)."""
+
+    serializer_class = InvitationOutputSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> Any:
+        return selectors.invitation_list_received(user=self.request.user)  # type: ignore[arg-type]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if isinstance(request.auth, ApiToken):
+            raise exceptions.PermissionDenied(
+                "Invitations are answered by the person, signed in, not with an API token."
+            )
+
+    @extend_schema(request=None, responses={201: MembershipOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        membership = services.invitation_accept(
+            invitation=self.get_object(),
+            user=request.user,  # type: ignore[arg-type]
+        )
+        return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=InvitationOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        invitation = services.invitation_decline(
+            invitation=self.get_object(),
+            user=request.user,  # type: ignore[arg-type]
+        )
+        return Response(InvitationOutputSerializer(invitation).data)

@@ -7,12 +7,20 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.accounts.models import ApiToken, Membership, Organization, ServiceAccount, User
+        from apps.accounts.models import (
+            ApiToken,
+            Invitation,
+            Membership,
+            Organization,
+            ServiceAccount,
+            User,
+        )
         from apps.audit.services import register_audited, user_organization_ids
 
         register_audited(Organization)
         register_audited(Membership)
         register_audited(ServiceAccount)
+        register_audited(Invitation)
         # last_login changes at every login, which is its own audit event.
         register_audited(
             User,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -68,10 +69,29 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["user", "organization"], name="membership_user_org_unique"
             ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_known"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+    def other_admins(self) -> models.QuerySet[Membership]:
+        return Membership.objects.filter(
+            organization_id=self.organization_id, role=Role.ADMIN
+        ).exclude(pk=self.pk)
+
+    def clean(self) -> None:
+        # An organisation always keeps an admin (nobody could manage it otherwise); the
+        # services check it again under a row lock.
+        if self.pk is None or self.role == Role.ADMIN:
+            return
+        was = Membership.objects.filter(pk=self.pk).values_list("role", flat=True).first()
+        if was == Role.ADMIN and not self.other_admins().exists():
+            raise ValidationError(
+                {"role": ["This is the organisation's last admin: appoint another admin first."]}
+            )
 
 
 ROLE_COVERS_ALL = Role.ADMIN
@@ -151,6 +171,9 @@ class ApiToken(models.Model):
                 condition=models.Q(expires_at__gt=models.F("created_at")),
                 name="apitoken_expires_after_created",
             ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="apitoken_role_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,3 +182,57 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class Invitation(models.Model):
+    """An admin's offer of a role in their organisation to a person, by username.
+
+    Nobody becomes a member without accepting: the invitee sees it among their own
+    invitations and accepts or declines it. Creating one answers the same whether or not the
+    username exists, so invitations cannot be used to find out who has an account.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "username"],
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_username",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="invitation_role_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="invitation_expires_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} → {self.organization} ({self.role}, {self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at > timezone.now()

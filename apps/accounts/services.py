@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.authentication import TOKEN_PREFIX, hash_token
 from apps.accounts.models import (
     ApiToken,
+    Invitation,
     Membership,
     Organization,
     Role,
@@ -22,6 +23,7 @@ from apps.accounts.models import (
 )
 
 MAX_TOKEN_DAYS = 366
+INVITATION_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,73 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
 def membership_delete(*, membership: Membership) -> None:
     _keep_an_admin(membership)
     membership.delete()
+
+
+@transaction.atomic
+def invitation_create(
+    *, organization: Organization, invited_by: User, username: str, role: str
+) -> Invitation:
+    """Invite a username to a role; the answer never says whether the username exists."""
+    if Membership.objects.filter(organization=organization, user__username=username).exists():
+        # Only admins invite, and they can list their members: this reveals nothing new.
+        raise ValidationError({"username": ["This user is already a member of the organisation."]})
+    pending = Invitation.objects.select_for_update().filter(
+        organization=organization, username=username, status=Invitation.Status.PENDING
+    )
+    now = timezone.now()
+    for stale in pending:  # a new invitation replaces the pending one (new role, new expiry)
+        stale.status = Invitation.Status.REVOKED
+        stale.responded_at = now
+        stale.save(update_fields=["status", "responded_at"])
+    invitation = Invitation(
+        organization=organization,
+        username=username,
+        role=role,
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    return invitation
+
+
+def _respond(invitation: Invitation, user: User) -> Invitation:
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.username != user.username:
+        raise ValidationError({"invitation": ["This invitation is addressed to someone else."]})
+    if not locked.is_open:
+        state = "expired" if locked.status == Invitation.Status.PENDING else locked.status
+        raise ValidationError({"invitation": [f"This invitation is {state}."]})
+    return locked
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """The invitee joins the organisation with the offered role."""
+    invitation = _respond(invitation, user)
+    membership = membership_create(
+        organization=invitation.organization, user=user, role=invitation.role
+    )
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    return membership
+
+
+@transaction.atomic
+def invitation_decline(*, invitation: Invitation, user: User) -> Invitation:
+    invitation = _respond(invitation, user)
+    invitation.status = Invitation.Status.DECLINED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    if invitation.status == Invitation.Status.PENDING:
+        invitation.status = Invitation.Status.REVOKED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at"])
+    return invitation

@@ -90,6 +90,17 @@ def _jsonl(records: Iterable[dict[str, Any]]) -> Iterator[str]:
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+# OWASP "CSV Injection": a cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value a spreadsheet shows as text: a leading quote defuses a would-be formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     line = io.StringIO()
     writer = csv.writer(line)
@@ -103,7 +114,7 @@ def _csv(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield row(RECORD_KEYS)
     for record in records:
         record["changes"] = json.dumps(record["changes"], ensure_ascii=False, sort_keys=True)
-        yield row("" if record[key] is None else record[key] for key in RECORD_KEYS)
+        yield row("" if record[key] is None else csv_cell(record[key]) for key in RECORD_KEYS)
 
 
 class ChainHeadSerializer(serializers.Serializer[Any]):

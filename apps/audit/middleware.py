@@ -55,5 +55,7 @@ class AuditContextMiddleware:
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
                 audit_permission_denied(
-                    request=request, organization_id=None, reason=str(exception) or "forbidden"
+                    request=request,
+                    organization_id=getattr(request, "audit_organization_id", None),
+                    reason=str(exception) or "forbidden",
                 )

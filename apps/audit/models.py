@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     DELETE = "delete", "Delete"
     LOGIN = "login", "Login"
     LOGIN_FAILED = "login_failed", "Failed login"
+    LOGIN_LOCKED_OUT = "login_locked_out", "Sign-in locked out"
     LOGOUT = "logout", "Logout"
     PERMISSION_DENIED = "permission_denied", "Permission denied"
     DOWNLOAD = "download", "Download"

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Organization, Role
 from apps.common.models import IdempotencyKey
+from apps.common.parsers import check_request_text
 from apps.common.tenancy import Actor, actor_for_request, org_id_of, scope
 
 ALL_ROLES = tuple(Role.values)
@@ -116,24 +117,41 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-class RolePermission(BasePermission):
-    """Reads need any role in the object's organisation; writes need one of `write_roles`
-    (or, per action, the roles the view's `action_roles` names).
+def roles_for_action(view: Any, action: str | None, method: str | None) -> tuple[str, ...]:
+    """The roles a view declares for one of its actions.
 
-    A view sets `read_roles` and `write_roles`; objects outside the caller's organisations
-    never reach this check because querysets are scoped (they 404 first).
+    `action_roles` names an action's roles explicitly ({"destroy": CURATORS, "issue": ...});
+    other actions need `read_roles` to read and `write_roles` to write.
+    """
+    declared = getattr(view, "action_roles", {})
+    if action in declared:
+        return tuple(declared[action])
+    if method in SAFE_METHODS:
+        return tuple(getattr(view, "read_roles", ALL_ROLES))
+    return tuple(getattr(view, "write_roles", ()))
+
+
+def refusal_message(roles: Iterable[str]) -> str:
+    labels = dict(Role.choices)
+    names = ", ".join(str(labels.get(role, role)).lower() for role in roles) or "none"
+    return f"{RolePermission.message} Roles allowed: {names}."
+
+
+class RolePermission(BasePermission):
+    """The one authorisation rule of the API: an action needs one of its declared roles
+    (`roles_for_action`) in the organisation of the object it acts on.
+
+    Objects outside the caller's organisations never reach this check because querysets are
+    scoped (they 404 first). A create names its target organisation in the request body, so
+    the view checks it with `ScopedViewSet.require_role` once it has found it.
     """
 
     message = "Your role in this organisation does not allow this action."
 
     def _roles(self, view: Any, request: Request) -> Iterable[str]:
-        # A view may declare roles per action (`action_roles`); the rest follow read/write.
-        declared = getattr(view, "action_roles", {}).get(getattr(view, "action", None))
-        if declared is not None:
-            return declared  # type: ignore[no-any-return]
-        if request.method in SAFE_METHODS:
-            return getattr(view, "read_roles", ALL_ROLES)
-        return getattr(view, "write_roles", ())
+        roles = roles_for_action(view, getattr(view, "action", None), request.method)
+        self.message = refusal_message(roles)
+        return roles
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
@@ -153,6 +171,7 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     permission_classes = [RolePermission]
     read_roles: tuple[str, ...] = ALL_ROLES
     write_roles: tuple[str, ...] = ()
+    action_roles: dict[str, tuple[str, ...]] = {}
     audit_organization_id: int | None = None  # the organisation a refused write targeted
 
     @property
@@ -161,6 +180,11 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def get_queryset(self) -> Any:
         return scope(super().get_queryset(), self.actor)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS:
+            check_request_text(request.data)
 
     def check_object_permissions(self, request: Request, obj: Any) -> None:
         # A refused write is audited on the chain of the organisation it targeted.
@@ -174,9 +198,18 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             self.http_method_not_allowed(request)
         super().check_permissions(request)
 
+    def require_role(self, organization_id: int) -> None:
+        """Refuse this action unless the caller holds one of its declared roles in the
+        organisation it targets (the parent of a new object); the refusal is audited there."""
+        roles = roles_for_action(self, getattr(self, "action", None), self.request.method)
+        if not self.actor.has_role(organization_id, roles):
+            self.audit_organization_id = organization_id
+            raise exceptions.PermissionDenied(refusal_message(roles))
+
     def write_organization(self, slug: str | None) -> Organization:
         """The organisation a new object goes to: named by slug, or the caller's only one."""
-        allowed = [org for org, role in self.actor.roles.items() if role in self.write_roles]
+        roles = roles_for_action(self, getattr(self, "action", None), self.request.method)
+        allowed = [org for org, role in self.actor.roles.items() if role in roles]
         if slug:
             org = Organization.objects.filter(slug=slug, id__in=self.actor.org_ids).first()
             if org is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -49,6 +51,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.PermissionDenied):
         _audit_refused_write(exc, context)
+    if isinstance(exc, exceptions.Throttled):
+        seconds = getattr(exc, "wait", None)
+        wait = f"in {seconds:.0f} seconds" if seconds is not None else "later"
+        exc.detail = exceptions.ErrorDetail(
+            f"Too many requests: the API's rate limit was reached; try again {wait}.",
+            code="throttled",
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -79,6 +88,12 @@ def _api_error(request: HttpRequest, status: int, code: str, message: str) -> Ht
 # Django's own error views (handler400/403/404/500): JSON in the shape above under /api/,
 # so a client gets one error shape even for a URL no view answers or a crash.
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is larger than {limit} bytes; send less at a time."
+        response = _api_error(request, 413, "body_too_large", message)
+        if response is not None:
+            return response
     response = _api_error(request, 400, "bad_request", "The request could not be read.")
     return response or defaults.bad_request(request, exception)
 

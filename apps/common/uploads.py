@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
@@ -45,3 +47,23 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> None:
         self.received = 0
+
+
+# File systems limit a name to 255 bytes, not characters: "é" * 240 is 480 bytes in UTF-8.
+MAX_NAME_BYTES = 200
+
+
+def upload_name(raw: str | None) -> str:
+    """A safe base name for an uploaded file: no folders, no control characters, and at most
+    MAX_NAME_BYTES of UTF-8 (cut at a character boundary, the extension kept)."""
+    name = PurePath((raw or "").replace("\\", "/")).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    if name in ("", ".", ".."):
+        return "upload"
+    suffix = PurePath(name).suffix
+    if len(suffix.encode("utf-8")) > 16:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore") or "upload"
+    return stem + suffix

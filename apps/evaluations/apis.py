@@ -283,9 +283,7 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
         fields = dict(data.validated_data)
         suite = _visible(EvaluationSuite, self.actor, fields.pop("suite"), "suite")
         version = _visible(ModelVersion, self.actor, fields.pop("model_version"), "model_version")
-        if not self.actor.has_role(suite.organization_id, self.write_roles):
-            self.audit_organization_id = suite.organization_id
-            self.permission_denied(request, message="Your role does not allow starting runs.")
+        self.require_role(suite.organization_id)
         token = request.auth if isinstance(request.auth, ApiToken) else None
         run = services.run_create(
             suite=suite,

@@ -10,13 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import Organization, Role, User
 from apps.audit.services import audit_download
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.models import TEXT_MAX_LENGTH
+from apps.common.parsers import SafeJSONParser
 from apps.common.tenancy import scope
 from apps.registry import services
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HEX40
@@ -54,11 +56,17 @@ class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
 class AIModelInputSerializer(serializers.Serializer[Any]):
     organization = serializers.CharField(required=False, help_text="Organisation slug")
     name = serializers.CharField(max_length=200)
-    intended_use = serializers.CharField()
-    intended_users = serializers.CharField(required=False, allow_blank=True)
-    target_population = serializers.CharField(required=False, allow_blank=True)
+    intended_use = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    intended_users = serializers.CharField(
+        required=False, allow_blank=True, max_length=TEXT_MAX_LENGTH
+    )
+    target_population = serializers.CharField(
+        required=False, allow_blank=True, max_length=TEXT_MAX_LENGTH
+    )
     decision_role = serializers.ChoiceField(choices=AIModel.DecisionRole.choices)
-    out_of_scope_uses = serializers.CharField(required=False, allow_blank=True)
+    out_of_scope_uses = serializers.CharField(
+        required=False, allow_blank=True, max_length=TEXT_MAX_LENGTH
+    )
     application_area = serializers.ChoiceField(choices=AIModel.ApplicationArea.choices)
     risk_class = serializers.ChoiceField(choices=AIModel.RiskClass.choices)
     owner = serializers.CharField(required=False, allow_null=True, help_text="Username")
@@ -70,6 +78,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
     queryset = AIModel.objects.select_related("organization", "owner")
     serializer_class = AIModelOutputSerializer
     write_roles = WRITERS
+    action_roles = {"destroy": CURATORS}
     filterset_fields = ["application_area", "risk_class", "decision_role"]
     ordering_fields = ["name", "created_at", "updated_at"]
     search_fields = ["name"]
@@ -111,12 +120,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         return Response(AIModelOutputSerializer(model).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        model = self.get_object()
-        if not self.actor.has_role(model.organization_id, CURATORS):
-            self.permission_denied(
-                request, message="Only admins and compliance officers delete models."
-            )
-        services.ai_model_delete(model=model)
+        services.ai_model_delete(model=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -241,10 +245,7 @@ class ModelVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         model = scope(AIModel.objects.all(), self.actor).filter(pk=fields.pop("model")).first()
         if model is None:
             raise serializers.ValidationError({"model": ["No such model."]})
-        if not self.actor.has_role(model.organization_id, self.write_roles):
-            self.permission_denied(
-                request, message="Your role does not allow registering versions."
-            )
+        self.require_role(model.organization_id)
         links = []
         visible = scope(DatasetVersion.objects.all(), self.actor)
         for link in fields.pop("training_datasets", []):
@@ -284,7 +285,9 @@ class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
 class DatasetInputSerializer(serializers.Serializer[Any]):
     organization = serializers.CharField(required=False, help_text="Organisation slug")
     name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH
+    )
 
 
 class DatasetApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -358,9 +361,13 @@ class DatasetVersionInputSerializer(serializers.Serializer[Any]):
     phi_status = serializers.ChoiceField(choices=DatasetVersion.PhiStatus.choices)
     deidentification_method = serializers.CharField(required=False, allow_blank=True, default="")
     licence = serializers.CharField(max_length=200)
-    provenance = serializers.CharField()
-    inclusion_criteria = serializers.CharField(required=False, allow_blank=True, default="")
-    exclusion_criteria = serializers.CharField(required=False, allow_blank=True, default="")
+    provenance = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    inclusion_criteria = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH
+    )
+    exclusion_criteria = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH
+    )
     demographics = JSONObjectField(required=False)
 
 
@@ -370,7 +377,7 @@ class DatasetVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     queryset = DatasetVersion.objects.all()
     serializer_class = DatasetVersionOutputSerializer
     write_roles = WRITERS
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     filterset_fields = ["dataset", "format", "phi_status"]
     ordering_fields = ["created_at", "version"]
 
@@ -385,8 +392,7 @@ class DatasetVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         dataset = scope(Dataset.objects.all(), self.actor).filter(pk=fields.pop("dataset")).first()
         if dataset is None:
             raise serializers.ValidationError({"dataset": ["No such dataset."]})
-        if not self.actor.has_role(dataset.organization_id, self.write_roles):
-            self.permission_denied(request, message="Your role does not allow uploading datasets.")
+        self.require_role(dataset.organization_id)
         version = services.dataset_version_create(
             dataset=dataset,
             upload=fields.pop("file"),

@@ -6,38 +6,58 @@ from django.db import models
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Organization
-from apps.registry.constants import HEX40
+from apps.common.models import LongTextField, one_of
+from apps.registry.constants import ALIGNMENT_TECHNIQUES, HEX40
+
+
+def validate_alignment_techniques(value: object) -> None:
+    """A list of techniques from the registry's vocabulary (API, admin, shell alike)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Must be a list of technique names.")
+    unknown = sorted(set(value) - set(ALIGNMENT_TECHNIQUES))
+    if unknown:
+        raise ValidationError(
+            f"Unknown technique(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(ALIGNMENT_TECHNIQUES)}."
+        )
+
+
+class DecisionRole(models.TextChoices):
+    INFORMS = "informs", "Informs clinical management"
+    AUGMENTS = "augments", "Augments clinical management"
+    REPLACES = "replaces", "Replaces clinical management"
+
+
+class ApplicationArea(models.TextChoices):
+    CLINICAL_WORKFLOW = "clinical_workflow", "Clinical workflow"
+    PATIENT_CARE = "patient_care", "Patient care"
+    MEDICAL_EDUCATION = "medical_education", "Medical education"
+    PAYER_OPERATIONS = "payer_operations", "Payer operations"
+
+
+class RiskClass(models.TextChoices):
+    MINIMAL = "minimal", "Minimal"
+    LOW = "low", "Low"
+    MODERATE = "moderate", "Moderate"
+    HIGH = "high", "High"
 
 
 class AIModel(models.Model):
     """A model as a product: what it is for, who uses it, on whom, and how much risk it carries."""
 
-    class DecisionRole(models.TextChoices):
-        INFORMS = "informs", "Informs clinical management"
-        AUGMENTS = "augments", "Augments clinical management"
-        REPLACES = "replaces", "Replaces clinical management"
-
-    class ApplicationArea(models.TextChoices):
-        CLINICAL_WORKFLOW = "clinical_workflow", "Clinical workflow"
-        PATIENT_CARE = "patient_care", "Patient care"
-        MEDICAL_EDUCATION = "medical_education", "Medical education"
-        PAYER_OPERATIONS = "payer_operations", "Payer operations"
-
-    class RiskClass(models.TextChoices):
-        MINIMAL = "minimal", "Minimal"
-        LOW = "low", "Low"
-        MODERATE = "moderate", "Moderate"
-        HIGH = "high", "High"
+    DecisionRole = DecisionRole
+    ApplicationArea = ApplicationArea
+    RiskClass = RiskClass
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="ai_models"
     )
     name = models.CharField(max_length=200)
-    intended_use = models.TextField()
-    intended_users = models.TextField(blank=True)
-    target_population = models.TextField(blank=True)
+    intended_use = LongTextField()
+    intended_users = LongTextField(blank=True)
+    target_population = LongTextField(blank=True)
     decision_role = models.CharField(max_length=16, choices=DecisionRole.choices)
-    out_of_scope_uses = models.TextField(blank=True)
+    out_of_scope_uses = LongTextField(blank=True)
     application_area = models.CharField(max_length=32, choices=ApplicationArea.choices)
     risk_class = models.CharField(max_length=16, choices=RiskClass.choices)
     owner = models.ForeignKey(
@@ -59,6 +79,9 @@ class AIModel(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "name"], name="aimodel_org_name_unique"
             ),
+            one_of("decision_role", DecisionRole.values, "aimodel_decision_role_known"),
+            one_of("application_area", ApplicationArea.values, "aimodel_application_area_known"),
+            one_of("risk_class", RiskClass.values, "aimodel_risk_class_known"),
         ]
 
     def __str__(self) -> str:
@@ -83,7 +106,7 @@ class Dataset(models.Model):
         Organization, on_delete=models.PROTECT, related_name="datasets"
     )
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = LongTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     TENANT_FIELD = "organization"
@@ -100,24 +123,29 @@ class Dataset(models.Model):
         return self.name
 
 
+class DatasetFormat(models.TextChoices):
+    JSONL = "jsonl", "CareAlign JSONL"
+    CSV = "csv", "CareAlign CSV"
+    JSON = "json", "CareAlign JSON"
+    MEDQA = "medqa", "MedQA JSONL"
+    MEDMCQA = "medmcqa", "MedMCQA"
+    PUBMEDQA = "pubmedqa", "PubMedQA"
+    MMEDBENCH = "mmedbench", "MMedBench JSONL"
+    MEDHALT = "medhalt", "Med-HALT reasoning CSV"
+    PREFERENCE = "preference", "Preference JSONL (prompt, chosen, rejected)"
+
+
+class PhiStatus(models.TextChoices):
+    NONE = "none", "No PHI"
+    DEIDENTIFIED = "deidentified", "De-identified"
+    CONTAINS_PHI = "contains_phi", "Contains PHI"
+
+
 class DatasetVersion(models.Model):
     """One immutable file of a dataset, stored once under its SHA-256, with its datasheet."""
 
-    class Format(models.TextChoices):
-        JSONL = "jsonl", "CareAlign JSONL"
-        CSV = "csv", "CareAlign CSV"
-        JSON = "json", "CareAlign JSON"
-        MEDQA = "medqa", "MedQA JSONL"
-        MEDMCQA = "medmcqa", "MedMCQA"
-        PUBMEDQA = "pubmedqa", "PubMedQA"
-        MMEDBENCH = "mmedbench", "MMedBench JSONL"
-        MEDHALT = "medhalt", "Med-HALT reasoning CSV"
-        PREFERENCE = "preference", "Preference JSONL (prompt, chosen, rejected)"
-
-    class PhiStatus(models.TextChoices):
-        NONE = "none", "No PHI"
-        DEIDENTIFIED = "deidentified", "De-identified"
-        CONTAINS_PHI = "contains_phi", "Contains PHI"
+    Format = DatasetFormat
+    PhiStatus = PhiStatus
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
@@ -133,9 +161,9 @@ class DatasetVersion(models.Model):
     phi_status = models.CharField(max_length=16, choices=PhiStatus.choices)
     deidentification_method = models.CharField(max_length=200, blank=True)
     licence = models.CharField(max_length=200)
-    provenance = models.TextField()
-    inclusion_criteria = models.TextField(blank=True)
-    exclusion_criteria = models.TextField(blank=True)
+    provenance = LongTextField()
+    inclusion_criteria = LongTextField(blank=True)
+    exclusion_criteria = LongTextField(blank=True)
     # HTI-1 variable -> {category: count}; variables absent from the data are simply absent.
     demographics = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -163,26 +191,33 @@ class DatasetVersion(models.Model):
                 | ~models.Q(deidentification_method=""),
                 name="datasetversion_deid_method_required",
             ),
+            one_of("format", DatasetFormat.values, "datasetversion_format_known"),
+            one_of("phi_status", PhiStatus.values, "datasetversion_phi_status_known"),
         ]
 
     def __str__(self) -> str:
         return f"{self.dataset} v{self.version}"
 
 
+class SourceKind(models.TextChoices):
+    HUB = "hub", "Hugging Face hub"
+    LOCAL = "local", "Local path"
+
+
+class LifecycleStage(models.TextChoices):
+    DATA_CURATION = "data_curation", "Data curation"
+    TRAINING = "training", "Training"
+    VALIDATION = "validation", "Validation"
+    DEPLOYMENT = "deployment", "Deployment"
+    MONITORING = "monitoring", "Monitoring"
+    RETIRED = "retired", "Retired"
+
+
 class ModelVersion(models.Model):
     """A concrete, pinned build of a model: where its weights are and how it was made."""
 
-    class SourceKind(models.TextChoices):
-        HUB = "hub", "Hugging Face hub"
-        LOCAL = "local", "Local path"
-
-    class LifecycleStage(models.TextChoices):
-        DATA_CURATION = "data_curation", "Data curation"
-        TRAINING = "training", "Training"
-        VALIDATION = "validation", "Validation"
-        DEPLOYMENT = "deployment", "Deployment"
-        MONITORING = "monitoring", "Monitoring"
-        RETIRED = "retired", "Retired"
+    SourceKind = SourceKind
+    LifecycleStage = LifecycleStage
 
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="versions")
     version_label = models.CharField(max_length=100)
@@ -192,7 +227,9 @@ class ModelVersion(models.Model):
     local_path = models.CharField(max_length=500, blank=True)
     weights_digest = models.CharField(max_length=64, blank=True)
     base_model = models.CharField(max_length=200, blank=True)
-    alignment_techniques = models.JSONField(default=list, blank=True)
+    alignment_techniques = models.JSONField(
+        default=list, blank=True, validators=[validate_alignment_techniques]
+    )
     lifecycle_stage = models.CharField(
         max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.DATA_CURATION
     )
@@ -227,6 +264,7 @@ class ModelVersion(models.Model):
                 ),
                 name="modelversion_source_pinned",
             ),
+            one_of("lifecycle_stage", LifecycleStage.values, "modelversion_lifecycle_known"),
         ]
 
     def __str__(self) -> str:
@@ -237,14 +275,17 @@ class ModelVersion(models.Model):
         return f"{self.hub_id}@{self.revision}" if self.source_kind == "hub" else self.local_path
 
 
+class TrainingRole(models.TextChoices):
+    PRETRAINING = "pretraining", "Pretraining"
+    FINE_TUNING = "fine_tuning", "Fine-tuning"
+    PREFERENCE = "preference", "Preference (RLHF/DPO)"
+    EVALUATION = "evaluation", "Evaluation"
+
+
 class ModelVersionDataset(models.Model):
     """The role a dataset version played in making a model version."""
 
-    class Role(models.TextChoices):
-        PRETRAINING = "pretraining", "Pretraining"
-        FINE_TUNING = "fine_tuning", "Fine-tuning"
-        PREFERENCE = "preference", "Preference (RLHF/DPO)"
-        EVALUATION = "evaluation", "Evaluation"
+    Role = TrainingRole
 
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.CASCADE, related_name="dataset_links"
@@ -260,7 +301,19 @@ class ModelVersionDataset(models.Model):
                 fields=["model_version", "dataset_version", "role"],
                 name="modelversiondataset_unique",
             ),
+            one_of("role", TrainingRole.values, "modelversiondataset_role_known"),
         ]
 
     def __str__(self) -> str:
         return f"{self.model_version} ← {self.dataset_version} ({self.role})"
+
+    def clean(self) -> None:
+        if (
+            self.model_version_id is not None
+            and self.dataset_version_id is not None
+            and self.dataset_version.dataset.organization_id
+            != self.model_version.model.organization_id
+        ):
+            raise ValidationError(
+                {"dataset_version": ["Datasets must belong to the model's organisation."]}
+            )

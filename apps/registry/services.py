@@ -16,9 +16,16 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Organization, User
-from apps.common.uploads import UploadTooLarge
-from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
-from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion, ModelVersionDataset
+from apps.common.uploads import UploadTooLarge, upload_name
+from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
+from apps.registry.models import (
+    AIModel,
+    Dataset,
+    DatasetVersion,
+    ModelVersion,
+    ModelVersionDataset,
+    validate_alignment_techniques,
+)
 
 CHUNK = 1024 * 1024
 MODEL_FIELDS = (
@@ -74,16 +81,10 @@ def ai_model_delete(*, model: AIModel) -> None:
 
 
 def _check_alignment(techniques: list[str]) -> list[str]:
-    unknown = sorted(set(techniques) - set(ALIGNMENT_TECHNIQUES))
-    if unknown:
-        raise ValidationError(
-            {
-                "alignment_techniques": [
-                    f"Unknown technique(s) {', '.join(unknown)}; choose from "
-                    f"{', '.join(ALIGNMENT_TECHNIQUES)}."
-                ]
-            }
-        )
+    try:
+        validate_alignment_techniques(techniques)
+    except ValidationError as exc:
+        raise ValidationError({"alignment_techniques": exc.messages}) from None
     return sorted(set(techniques))
 
 
@@ -220,7 +221,7 @@ def _check_demographics(table: dict[str, Any]) -> dict[str, dict[str, int]]:
 def _stream_to_disk(upload: File[bytes], directory: Path) -> tuple[Path, str, int]:
     """Write the upload under `directory` while hashing it; return (path, sha256, size)."""
     limit = int(settings.UPLOAD_MAX_BYTES)
-    name = Path(upload.name or "upload").name or "upload"
+    name = upload_name(upload.name)
     target = directory / name
     digest = hashlib.sha256()
     size = 0

@@ -15,13 +15,14 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.parsers import SafeJSONParser
 from apps.common.tenancy import scope
 from apps.common.uploads import UploadTooLarge
 from apps.registry.models import AIModel, ModelVersion
@@ -149,9 +150,10 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     queryset = ModelCard.objects.select_related("organization", "issued_by")
     serializer_class = ModelCardOutputSerializer
     write_roles = DRAFTERS
+    action_roles = {"issue": ISSUERS}
     filterset_fields = ["model", "model_version", "profile", "status"]
     ordering_fields = ["created_at", "version", "issued_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def _version(self, pk: int) -> ModelVersion:
         version = (
@@ -167,8 +169,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         data = ModelCardInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = self._version(data.validated_data["model_version"])
-        if not self.actor.has_role(version.model.organization_id, DRAFTERS):
-            self.permission_denied(request, message="Your role does not allow drafting cards.")
+        self.require_role(version.model.organization_id)
         card = services.model_card_request(
             model_version=version,
             profile=data.validated_data["profile"],
@@ -184,11 +185,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     @action(detail=True, methods=["post"])
     @idempotent
     def issue(self, request: Request, pk: str) -> Response:
-        card = self.get_object()
-        if not self.actor.has_role(card.organization_id, ISSUERS):
-            self.permission_denied(
-                request, message="Only compliance officers and admins issue model cards."
-            )
+        card = self.get_object()  # roles: action_roles["issue"]
         try:
             card = services.model_card_issue(card=card, user=request.user, actor=self.actor)
         except services.CardIncomplete as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-LONG_SECRET = "k" * 20 + "-production-secret-value-0123456789"
+LONG_SECRET = "Qw7-vR2pLx9_ZtK4mNc8sHj3YbF6dGa1eUoP5iTnWq0rXy-Vk2JhL8fDs"
 # Print what a typo in settings.py would silently lose.
 PROBE = """
 import json, django
@@ -119,8 +119,44 @@ def test_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
                 "DJANGO_SECRET_KEY": "short",
                 "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
             },
-            "shorter than 32 characters",
+            "DJANGO_SECRET_KEY has 5 characters; use at least 50",
             id="short-secret-key",
+        ),
+        pytest.param(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": "k" * 40,
+                "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
+            },
+            "DJANGO_SECRET_KEY has 40 characters",
+            id="forty-k-secret-key",
+        ),
+        pytest.param(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": "k" * 64,
+                "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
+            },
+            "uses only 1 distinct characters",
+            id="one-letter-secret-key",
+        ),
+        pytest.param(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": "abcdef" * 10,
+                "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
+            },
+            "is too predictable",
+            id="low-entropy-secret-key",
+        ),
+        pytest.param(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": "django-insecure-" + LONG_SECRET,
+                "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
+            },
+            "is the development default",
+            id="django-insecure-secret-key",
         ),
         pytest.param(
             {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": LONG_SECRET},
@@ -161,3 +197,24 @@ def test_refuses_to_start_with_insecure_or_invalid_configuration(
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "governance.settings",
+        "CAREALIGN_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": LONG_SECRET,
+        "DJANGO_ALLOWED_HOSTS": "carealign.example.org",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

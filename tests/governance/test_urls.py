@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -51,15 +53,20 @@ def test_the_schema_is_also_served_as_json():
     assert "/api/v1/models/" in response.json()["paths"]
 
 
-def test_the_interactive_docs_are_served():
+def test_the_interactive_docs_are_served_from_this_origin_only():
     response = APIClient().get("/api/docs/")
 
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
-    # The start-up script is a separate file (no inline script) and points at the schema.
+    # Everything the page loads is ours (sidecar static files), and no script is inline.
+    html = response.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(src.startswith("/") for src in sources), sources
+    assert "<script>" not in html
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "http" not in csp
     script = APIClient().get("/api/docs/?script=")
-    assert script.status_code == 200
-    assert b"/api/schema/" in script.content
+    assert script.status_code == 200 and b"/api/schema/" in script.content
 
 
 def test_the_schema_validates_without_warnings(tmp_path):

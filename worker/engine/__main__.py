@@ -57,6 +57,8 @@ def _load_config(path: Path | None) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read --config {path}: {exc}") from exc
+    except RecursionError:
+        raise CliError(f"cannot read --config {path}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise CliError(f"--config {path} must hold a JSON object")
     return data

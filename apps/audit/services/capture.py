@@ -226,7 +226,34 @@ def _on_login_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) ->
         )
 
 
+def _on_locked_out(
+    sender: Any, request: Any, username: Any = None, ip_address: Any = None, **kwargs: Any
+) -> None:
+    """Record a lockout (django-axes) where the failed logins that caused it are recorded."""
+    user_model = get_user_model()
+    name = str(username or "")
+    user = (
+        user_model._default_manager.filter(**{user_model.USERNAME_FIELD: name}).first()
+        if name
+        else None
+    )
+    label = f"sign-in locked out after repeated failures from {ip_address or 'unknown address'}"
+    chains = user_organization_ids(user) if user is not None else [None]
+    for org_id in chains:
+        audit_record(
+            action=AuditAction.LOGIN_LOCKED_OUT,
+            organization=org_id,
+            obj=user,
+            object_type=None if user is not None else type_name(user_model),
+            label=label,
+            actor=Actor(),
+        )
+
+
 def connect_receivers() -> None:
+    from axes.signals import user_locked_out
+
+    user_locked_out.connect(_on_locked_out, dispatch_uid="audit:locked_out")
     user_logged_in.connect(_on_login, dispatch_uid="audit:login")
     user_logged_out.connect(_on_logout, dispatch_uid="audit:logout")
     user_login_failed.connect(_on_login_failed, dispatch_uid="audit:login_failed")

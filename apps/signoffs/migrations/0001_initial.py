@@ -11,9 +11,9 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0002_token_holder_service_account'),
+        ('accounts', '0004_token_holder_service_account'),
         ('evaluations', '0002_initial'),
-        ('registry', '0002_datasetversion_preference_format'),
+        ('registry', '0005_datasetversion_preference_format'),
         ('reports', '0002_modelcard_immutable'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

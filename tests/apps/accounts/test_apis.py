@@ -51,13 +51,14 @@ CASES = {
     "membership-detail": Case(
         "get", lambda o: f"/api/v1/memberships/{o['membership'].pk}/", ADMINS, 200
     ),
-    "membership-create": Case(
+    "invitation-create": Case(
         "post",
-        lambda o: "/api/v1/memberships/",
+        lambda o: "/api/v1/invitations/",
         ADMINS,
         201,
         {"username": "newcomer", "role": "clinical_reviewer"},
     ),
+    "invitation-list": Case("get", lambda o: "/api/v1/invitations/", ADMINS, 200),
     "membership-update": Case(
         "patch",
         lambda o: f"/api/v1/memberships/{o['membership'].pk}/",
@@ -130,47 +131,24 @@ def test_an_admin_lists_memberships_of_their_organisation_only(client_for, perso
     assert sorted(m["username"] for m in listed) == sorted(Role.values)
 
 
-def test_an_admin_adds_and_changes_a_member(client_for, objects, personas):
-    client = client_for("admin")
+def test_an_admin_changes_a_member(client_for, objects, personas):
+    membership = objects["membership"]
 
-    created = client.post(
-        "/api/v1/memberships/", {"username": "newcomer", "role": "auditor"}, format="json"
-    )
-    changed = client.patch(
-        f"/api/v1/memberships/{created.json()['id']}/", {"role": "clinical_reviewer"}
+    changed = client_for("admin").patch(
+        f"/api/v1/memberships/{membership.pk}/", {"role": "clinical_reviewer"}
     )
 
-    assert created.status_code == 201
     assert changed.json()["role"] == "clinical_reviewer"
-    membership = Membership.objects.get(user=objects["newcomer"])
+    membership.refresh_from_db()
     assert (membership.organization, membership.role) == (personas.org, "clinical_reviewer")
 
 
-@pytest.mark.parametrize(
-    ("body", "field", "message"),
-    [
-        ({"username": "nobody", "role": "auditor"}, "username", "No user with this username."),
-        (
-            {"username": "auditor", "role": "auditor"},
-            "user",
-            "This user is already a member of the organisation.",
-        ),
-        ({"username": "newcomer", "role": "owner"}, "role", '"owner" is not a valid choice.'),
-    ],
-)
-def test_membership_creation_is_validated(client_for, objects, body, field, message):
-    response = client_for("admin").post("/api/v1/memberships/", body, format="json")
-
-    assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {field: [message]}
-
-
-def test_an_admin_cannot_add_members_to_another_organisation(client_for, objects):
-    body = {"username": "newcomer", "role": "admin", "organization": "other-payer"}
+def test_members_are_no_longer_added_without_consent(client_for, objects):
+    body = {"username": "newcomer", "role": "auditor"}
 
     response = client_for("admin").post("/api/v1/memberships/", body, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 405
     assert not Membership.objects.filter(user=objects["newcomer"]).exists()
 
 

@@ -72,7 +72,10 @@ def test_403_for_a_role_without_the_right(client_for):
     response = client_for("auditor").post("/api/v1/datasets/", {"name": "x"}, format="json")
 
     error = assert_error(response, 403, "permission_denied")
-    assert error["message"] == "Your role in this organisation does not allow this action."
+    assert error["message"] == (
+        "Your role in this organisation does not allow this action. "
+        "Roles allowed: admin, compliance officer, model developer."
+    )
 
 
 def test_404_for_an_unknown_object(client_for):

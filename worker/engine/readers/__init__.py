@@ -88,6 +88,7 @@ from worker.engine.readers.medhalt import _read_medhalt
 from worker.engine.readers.medmcqa import _read_medmcqa
 from worker.engine.readers.medqa import MMEDBENCH_LANGUAGES, _read_medqa, _read_mmedbench
 from worker.engine.readers.pubmedqa import _read_pubmedqa
+from worker.engine.readers.storable import first_problem
 from worker.engine.types import Item
 
 __all__ = [
@@ -184,6 +185,10 @@ def _unique(pairs: Iterable[tuple[_Loc, Item]], file: str) -> list[Item]:
     seen: dict[tuple[str, str], _Loc] = {}
     items: list[Item] = []
     for loc, item in pairs:
+        # Every reader's items, whatever their source (CSV cells parsed as JSON, Arrow rows).
+        problem = first_problem(item.to_dict())
+        if problem is not None:
+            raise loc.error("invalid_value", problem[1], field=problem[0])
         key = (item.id, item.language)
         first = seen.get(key)
         if first is not None:

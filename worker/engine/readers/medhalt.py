@@ -41,7 +41,7 @@ def _parse_dictish(value: Any, loc: _Loc, field: str) -> Any:
         raise loc.error("invalid_value", "is too long to be a list of options", field)
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return ast.literal_eval(value.strip())

@@ -73,7 +73,7 @@ def _read_pubmedqa(file: str, language: str | None) -> Iterator[tuple[_Loc, Item
     if first is not None and first.startswith("{"):
         try:
             head = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):  # the full parse below says what is wrong
             head = None
         row_shaped = isinstance(head, dict) and ("pubid" in head or "question" in head)
     if row_shaped:

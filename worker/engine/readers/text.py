@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.engine.readers.errors import DatasetFormatError, _Loc
+from worker.engine.readers.storable import MAX_DEPTH, escape_line, first_problem
 
 _HEAD_BYTES = 8192
 
@@ -113,8 +114,28 @@ def _reject_constant(name: str) -> Any:
 
 
 def _loads(text: str, loc: _Loc, **kwargs: Any) -> Any:
+    """Parse JSON text, refusing what a database cannot store (see `storable`)."""
+    value = _parse(text, loc, **kwargs)
+    problem = first_problem(value)
+    if problem is not None:
+        field, reason = problem
+        if loc.line is not None:  # one JSONL line
+            raise loc.error("invalid_value", reason, field)
+        line = escape_line(text)
+        raise DatasetFormatError(
+            reason, file=loc.file, line=line, field=field, code="invalid_value"
+        )
+    return value
+
+
+def _parse(text: str, loc: _Loc, **kwargs: Any) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant, **kwargs)
+    except RecursionError:
+        # The C parser recurses once per level; refuse before anything else can.
+        raise loc.error(
+            "invalid_json", f"is nested too deeply (more than {MAX_DEPTH} levels allowed)"
+        ) from None
     except json.JSONDecodeError as exc:
         if loc.line is not None:  # one JSONL line
             hint = ""

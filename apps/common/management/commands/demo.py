@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.files import File
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -20,6 +21,8 @@ from apps.registry import services as registry
 from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+STAFF_GROUP = "Organisation staff"
+STAFF_APPS = ("accounts", "registry", "evaluations", "reports", "audit")
 DEMO_SUITE = "Riverside core safety"
 DEMO_SCHEDULE = "Riverside weekly safety"
 DEMO_CHECK_FILES = {
@@ -63,17 +66,39 @@ class Command(BaseCommand):
         self._model_cards(org, version, datasets)
 
     def _passwords(self, org: Organization) -> None:
+        """New passwords for the demo users; staff get the admin's model permissions.
+
+        Nobody in the demo organisation is a platform superuser: its admin sees and changes
+        only Riverside's data in /admin/, as the API allows (`createsuperuser` makes an
+        operator account when one is needed).
+        """
+        from axes.utils import reset as reset_lockouts
+
+        staff_group = self._staff_group()
         self.stdout.write("Demo users (new passwords are set on every run):")
         self.passwords: dict[str, str] = {}  # the demo's sign-offs re-enter them
         for membership in Membership.objects.filter(organization=org).select_related("user"):
+            user = membership.user
             password = secrets.token_urlsafe(12)
-            self.passwords[membership.user.username] = password
-            membership.user.set_password(password)
+            self.passwords[user.username] = password
+            user.set_password(password)
             with transaction.atomic():  # the change and its audit event commit together
-                membership.user.save(update_fields=["password"])
+                user.save(update_fields=["password"])
+                if user.is_staff:
+                    user.groups.add(staff_group)
+            reset_lockouts(username=user.username)  # the printed password works at once
             self.stdout.write(
-                f"  {membership.user.username:<12} {password:<18} {membership.get_role_display()}"
+                f"  {user.username:<12} {password:<18} {membership.get_role_display()}"
             )
+
+    def _staff_group(self) -> Group:
+        """Django model permissions for organisation staff; roles still limit what they do."""
+        group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+        permissions = Permission.objects.filter(content_type__app_label__in=STAFF_APPS).exclude(
+            content_type__app_label="audit", codename__regex=r"^(add|change|delete)_"
+        )
+        group.permissions.set(permissions)
+        return group
 
     def _model(self, org: Organization) -> ModelVersion:
         from worker.engine.tiny import make_tiny_model

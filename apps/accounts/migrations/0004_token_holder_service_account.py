@@ -16,7 +16,7 @@ def holder_is_creator(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ('accounts', '0003_vocabulary_constraints'),
     ]
 
     operations = [
