@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.accounts import services
+from apps.accounts import selectors, services
 from apps.accounts.apis import ApiTokenApi, InvitationApi, MembershipApi, OrganizationApi
 from apps.accounts.models import ApiToken, Invitation, Membership, Organization, Role, User
 from apps.common.admin import TenantAdmin, actor_with, users_visible_to
@@ -86,6 +86,17 @@ class ApiTokenAdmin(TenantAdmin):
     list_display = ["name", "organization", "role", "prefix", "expires_at", "revoked_at"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "created_by", "holder"]
     actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        tokens = super().get_queryset(request)
+        if request.user.is_superuser:
+            return tokens
+        # The same rows as GET /api/v1/tokens/: an admin's organisations', else one's own.
+        return selectors.api_token_visible(
+            tokens,
+            actor=actor_for_request(request),
+            user=request.user,  # type: ignore[arg-type]
+        )
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -151,11 +150,10 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     idempotent_secret_fields = ("token",)
 
     def get_queryset(self) -> Any:
-        admin_orgs = [org for org, role in self.actor.roles.items() if role == Role.ADMIN]
-        return (
-            super()
-            .get_queryset()
-            .filter(Q(organization_id__in=admin_orgs) | Q(holder_id=self.request.user.pk))
+        return selectors.api_token_visible(
+            super().get_queryset(),
+            actor=self.actor,
+            user=self.request.user,  # type: ignore[arg-type]
         )
 
     @extend_schema(request=ApiTokenInputSerializer, responses=ApiTokenCreatedSerializer)
