@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from worker.engine.checks.verdicts import Threshold, judge, overall
+from worker.engine.prompts import MODES
 from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
-MODES = ("continuation", "letter", "generation")
 BOOTSTRAP_METHODS = ("percentile", "BCa", "basic")
 
 
