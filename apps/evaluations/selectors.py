@@ -9,7 +9,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.common.tenancy import Actor, scope
-from apps.evaluations.constants import METRIC_DIRECTION
 from apps.evaluations.models import (
     DriftAlert,
     EvaluationRun,
@@ -130,7 +129,9 @@ def _direction(thresholds: dict[str, Any], check: str, name: str, group: str | N
             return 1
         if "<=" in ops:
             return -1
-    return METRIC_DIRECTION.get(name)
+    from worker.engine.checks import metric_direction  # the engine's checks, loaded on use
+
+    return metric_direction(check, name)
 
 
 def run_comparison(*, previous: EvaluationRun, run: EvaluationRun) -> dict[str, Any]:

@@ -11,6 +11,7 @@ production code path.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -30,8 +31,13 @@ from django.db.models import Count
 from apps.evaluations import services
 from apps.evaluations.models import CheckResult, EvaluationRun, ItemResult, RunShard
 from tests.apps.evaluations.conftest import EvalSetup, make_setup
+from worker.tasks import send_run_start
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 BROKER = os.environ.get("CAREALIGN_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -187,11 +193,9 @@ class Celery:
 
 @pytest.fixture
 def celery(broker: str, key_prefix: str, tmp_path: Path) -> Iterator[Celery]:
-    db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": broker,
         "CELERY_KEY_PREFIX": key_prefix,
@@ -210,6 +214,107 @@ def celery(broker: str, key_prefix: str, tmp_path: Path) -> Iterator[Celery]:
         yield manager
     finally:
         manager.stop_all()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Celery]:
+    """The embedded default: no CELERY_BROKER_URL, so a broker in local files (under
+    CAREALIGN_VAR_DIR) and results in the database, for this process and its workers."""
+    from governance.celery import app
+
+    var = tmp_path / "var"
+    queue, control = var / "celery" / "queue", var / "celery" / "control"
+    for folder in (queue, control):
+        folder.mkdir(parents=True)
+    names = ("broker_url", "result_backend", "task_always_eager", "broker_transport_options")
+    saved = {name: app.conf[name] for name in names}
+    app.conf.update(
+        broker_url="filesystem://",
+        result_backend="django-db",
+        task_always_eager=False,
+        broker_transport_options={
+            **saved["broker_transport_options"],
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(control),
+        },
+    )
+    _drop_connections(app)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CELERY_BROKER", "CELERY_RESULT", "CELERY_KEY"))
+    }
+    env.update(
+        DATABASE_URL=_database_url(),
+        CAREALIGN_VAR_DIR=str(var),
+        CAREALIGN_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        OMP_NUM_THREADS="1",
+    )
+    manager = Celery(tmp_path, env)
+    try:
+        yield manager
+    finally:
+        manager.stop_all()
+        _drop_connections(app)
+        app.conf.update(saved)
+
+
+def test_the_embedded_default_answers_202_at_once_and_a_real_worker_runs_the_evaluation(
+    embedded: Celery, knowledge_setup: EvalSetup, client_for: Any
+) -> None:
+    worker = embedded.worker("embedded")
+    api = client_for("model_developer")
+    body = {"suite": knowledge_setup.suite.pk, "model_version": knowledge_setup.version.pk}
+    response = api.post("/api/v1/runs/", {**body, "shard_size": 5}, format="json")
+    # Answered before any evaluation: the request only queued the run.
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "queued" and response.json()["items_done"] == 0
+    run = EvaluationRun.objects.get(pk=response.json()["id"])
+    wait_for(lambda: _finished(run), 180, "the worker to finish the run")
+    assert run.status == "succeeded", (run.error, worker.text()[-3000:])
+    _assert_each_item_once(run, knowledge_setup)
+    assert run.shards_total == 3
+    # The same tasks as production ran in the worker, the chord's results kept in the database.
+    assert "worker.tasks.shard_process" in worker.text()
+    from django_celery_results.models import TaskResult
+
+    assert TaskResult.objects.filter(task_name="worker.tasks.shard_process").count() >= 3
+
+
+def test_a_killed_worker_is_recovered_within_five_minutes_with_default_settings(
+    celery: Celery, personas: Any, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    """kill -9 of a whole worker (main process and pool) with the recovery settings at their
+    defaults: the shard's hold ends with the dead worker's connection, so beat's next sweep
+    (every minute) requeues it; no visibility timeout or heartbeat timeout is waited for."""
+    setup = make_setup(personas.org, tiny_model_path, tmp_path, checks=("knowledge",))
+    defaults = {
+        "CAREALIGN_PROGRESS_INTERVAL": "5",
+        "CAREALIGN_SHARD_HEARTBEAT_TIMEOUT": "300",
+        "CELERY_BROKER_RESTORE_INTERVAL": "100",
+        "CAREALIGN_TEST_SHARD_DELAY": "2",  # a shard of 3 items takes 6 s
+    }
+    first = celery.worker("w1", **defaults)
+    run, victim = _victim(setup, first)
+    first.kill()
+    killed = time.monotonic()
+    celery.worker("w2", **defaults)
+    celery.beat("beat")
+    wait_for(lambda: _finished(run), 300, f"run {run.pk} to recover from the killed worker")
+    assert run.status == "succeeded", run.error
+    _assert_each_item_once(run, setup)
+    victim.refresh_from_db()
+    assert victim.status == "done" and victim.attempts == 2
+    assert "requeued by the sweeper" in victim.error
+    logging.getLogger(__name__).info("recovered %.0f s after the kill", time.monotonic() - killed)
 
 
 def _finished(run: EvaluationRun) -> EvaluationRun | None:
@@ -235,7 +340,7 @@ def test_a_run_of_every_check_completes_on_a_real_worker_with_live_progress(
         {"suite": setup.suite.pk, "model_version": setup.version.pk, "shard_size": 12},
         format="json",
     )
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     run = EvaluationRun.objects.get(pk=response.json()["id"])
     seen: list[dict[str, Any]] = []
 
@@ -267,6 +372,7 @@ def _victim(setup: EvalSetup, process: Process | None) -> tuple[EvaluationRun, R
     """Start runs until a shard is half-way in `process` (any worker if None)."""
     for _ in range(4):
         run = services.run_create(suite=setup.suite, model_version=setup.version, shard_size=3)
+        send_run_start(run.pk)
 
         def half_way(run: EvaluationRun = run) -> RunShard | bool | None:
             for shard in RunShard.objects.filter(run=run, status="running", items_done__gt=0):
@@ -341,6 +447,7 @@ def test_a_shard_longer_than_the_visibility_timeout_runs_once(
     second = celery.worker("w2", wait=False, **slow)
     celery.ready(first, second)
     run = services.run_create(suite=setup.suite, model_version=setup.version, shard_size=100)
+    send_run_start(run.pk)
     wait_for(lambda: _finished(run), 150, "the run to finish")
     assert run.status == "succeeded", run.error
     _assert_each_item_once(run, setup)

@@ -19,7 +19,12 @@ BOOTSTRAP_METHODS = ("percentile", "BCa", "basic")
 
 
 class Check(Protocol):
-    """A check: which items it needs, how they are scored, and what it makes of the scores."""
+    """A check: which items it needs, how they are scored, and what it makes of the scores.
+
+    A check of the registry also declares `directions`: which way each of its metrics is
+    better (+1 higher, -1 lower); metrics without one (p-values, abstention rates) are
+    compared and reported, never alerted on.
+    """
 
     name: str
 
