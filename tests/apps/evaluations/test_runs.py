@@ -346,3 +346,24 @@ def test_the_model_is_loaded_once_per_process(
         with django_capture_on_commit_callbacks():
             services.shard_process(shard_id=shard.pk)
     assert len(calls) == 1 and run.shards_total > 1
+
+
+def test_a_hub_model_missing_from_the_cache_fails_the_run_with_a_readable_reason(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.factories import ModelVersionFactory
+    from worker import tasks
+
+    version = ModelVersionFactory(model=knowledge_setup.model, weights_digest="")
+    run = services.run_create(suite=knowledge_setup.suite, model_version=version)
+    plan = services.run_start(run_id=run.pk)
+    assert plan is not None
+    with pytest.raises(services.ModelUnavailableError):  # the task records it, then re-raises
+        tasks.shard_process.apply(args=[plan.shard_ids[0]])
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert (
+        f"hub model example/med-llm at revision {version.revision} could not be loaded on this "
+        "worker: is it in the worker's Hugging Face cache" in run.error
+    )
+    assert "model folder not found" not in run.error

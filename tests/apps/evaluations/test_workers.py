@@ -300,7 +300,7 @@ def test_a_killed_worker_is_recovered_within_five_minutes_with_default_settings(
         "CAREALIGN_PROGRESS_INTERVAL": "5",
         "CAREALIGN_SHARD_HEARTBEAT_TIMEOUT": "300",
         "CELERY_BROKER_RESTORE_INTERVAL": "100",
-        "CAREALIGN_TEST_SHARD_DELAY": "2",  # a shard of 3 items takes 6 s
+        "CAREALIGN_TEST_SHARD_DELAY": "3",  # a shard of 3 items takes 9 s: half-way at 6 s
     }
     first = celery.worker("w1", **defaults)
     run, victim = _victim(setup, first)
