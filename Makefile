@@ -63,7 +63,7 @@ lint: install
 demo: install
 	$(PY) manage.py migrate --noinput
 	@$(VENV)/bin/celery -A governance worker --beat -Q gpu,default --concurrency 2 -n demo@%h \
-	    --loglevel INFO --logfile var/worker.log & worker=$$!; \
+	    --loglevel INFO > var/worker.log 2>&1 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  echo "Celery worker started (pid $$worker, log var/worker.log)"; \
 	  $(PY) manage.py demo || exit 1; \

@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
         "TrainingDatasetRoleEnum": "apps.registry.models.ModelVersionDataset.Role",
         "ModelCardStatusEnum": "apps.reports.models.ModelCard.Status",
         "RunStatusEnum": "apps.evaluations.models.EvaluationRun.Status",
+        "RunDisplayStatusEnum": "apps.evaluations.constants.RUN_DISPLAY_STATUSES",
     },
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,6 +21,7 @@ from apps.accounts.models import ApiToken, Organization, Role
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.tenancy import scope
 from apps.evaluations import selectors, services
+from apps.evaluations.constants import RUN_DISPLAY_STATUSES
 from apps.evaluations.models import (
     CheckResult,
     DriftAlert,
@@ -195,6 +196,7 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     def get_eta_seconds(self, run: EvaluationRun) -> float | None:
         return selectors.run_eta_seconds(run)
 
+    @extend_schema_field({"type": "string", "enum": [*EvaluationRun.Status.values, "stalled"]})
     def get_status(self, run: EvaluationRun) -> str:
         return selectors.run_display_status(run)
 
