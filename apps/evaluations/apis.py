@@ -196,7 +196,7 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     def get_eta_seconds(self, run: EvaluationRun) -> float | None:
         return selectors.run_eta_seconds(run)
 
-    @extend_schema_field({"type": "string", "enum": [*EvaluationRun.Status.values, "stalled"]})
+    @extend_schema_field({"type": "string", "enum": list(RUN_DISPLAY_STATUSES)})
     def get_status(self, run: EvaluationRun) -> str:
         return selectors.run_display_status(run)
 
