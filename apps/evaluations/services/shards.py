@@ -143,6 +143,11 @@ def _holder_gone(shard: RunShard, me: str, now: datetime) -> bool:
         return True  # on PostgreSQL, a live holder's connection would hold it, not us
     if now - shard.heartbeat_at > timedelta(seconds=settings.CAREALIGN_SHARD_HEARTBEAT_TIMEOUT):
         return True
+    return holder_process_gone(shard)
+
+
+def holder_process_gone(shard: RunShard) -> bool:
+    """Whether the holder's process is known dead: only on its own machine can we tell."""
     machine, _, pid = shard.worker.rpartition(":")
     return machine == _machine() and pid.isdigit() and not _pid_alive(int(pid))
 

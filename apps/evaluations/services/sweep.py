@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.evaluations.models import EvaluationRun, RunShard
 from apps.evaluations.services.runs import mark_failed
-from apps.evaluations.services.shards import gave_up, holder_connected
+from apps.evaluations.services.shards import gave_up, holder_connected, holder_process_gone
 from apps.evaluations.services.steps import SweepResult
 
 logger = logging.getLogger(__name__)
@@ -29,9 +29,9 @@ RUNNING = EvaluationRun.Status.RUNNING
 def runs_sweep(*, now: datetime | None = None, queue_depth: int | None = None) -> SweepResult:
     """Rescue runs whose messages or workers were lost; mark runs that make no progress.
 
-    - a running shard whose holder is gone (its database connection closed, or its heartbeat
-      stale where holds are not used) is requeued, or its run fails once the shard has used
-      up its attempts;
+    - a running shard whose holder is gone (its database connection closed; where holds are
+      not used, its heartbeat stale or its process dead on this machine) is requeued, or its
+      run fails once the shard has used up its attempts;
     - a pending shard, or a queued run, sent more than CAREALIGN_SHARD_REDISPATCH_AFTER ago
       is sent again when the gpu queue is empty (`queue_depth` 0, or unknown): its message
       was lost (a broker restart). Past the visibility timeout it is sent again regardless;
@@ -57,7 +57,10 @@ def _holder_gone(shard: RunShard, stale: datetime) -> bool:
     connected = holder_connected(shard_id=shard.pk)
     if connected is not None:
         return not connected
-    return shard.heartbeat_at is None or shard.heartbeat_at < stale
+    # Without holds (SQLite): a stale heartbeat, or a holder process dead on this machine
+    # (the embedded default runs its worker on the sweeper's machine).
+    stale_heartbeat = shard.heartbeat_at is None or shard.heartbeat_at < stale
+    return stale_heartbeat or holder_process_gone(shard)
 
 
 def _requeue_lost_holders(now: datetime, result: SweepResult) -> None:
