@@ -167,6 +167,13 @@ def _queue_depth(queue: str) -> int | None:
         return None
 
 
+# Sends give up after two quick tries: a request must not wait for a broker that is down,
+# and whatever was not sent, the sweeper sends again.
+SEND: dict[str, Any] = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+}
+
+
 def _send_on_commit(what: str, send: Callable[[], object]) -> None:
     def guarded() -> None:
         try:
@@ -179,7 +186,7 @@ def _send_on_commit(what: str, send: Callable[[], object]) -> None:
 
 def send_run_start(run_id: int) -> None:
     """Send a queued run's start after commit (callers: the API, schedules, the demo)."""
-    _send_on_commit(f"run {run_id}: start", lambda: run_start.delay(run_id))
+    _send_on_commit(f"run {run_id}: start", lambda: run_start.apply_async((run_id,), **SEND))
 
 
 def send_run_plan(plan: services.RunPlan) -> None:
@@ -194,11 +201,13 @@ def send_run_plan(plan: services.RunPlan) -> None:
 
 
 def send_shard(shard_id: int) -> None:
-    _send_on_commit(f"shard {shard_id}", lambda: shard_process.delay(shard_id))
+    _send_on_commit(f"shard {shard_id}", lambda: shard_process.apply_async((shard_id,), **SEND))
 
 
 def send_run_finalize(run_id: int) -> None:
-    _send_on_commit(f"run {run_id}: finalisation", lambda: run_finalize.delay(run_id))
+    _send_on_commit(
+        f"run {run_id}: finalisation", lambda: run_finalize.apply_async((run_id,), **SEND)
+    )
 
 
 def send_sweep(result: services.SweepResult) -> None:
@@ -214,5 +223,6 @@ def send_sweep(result: services.SweepResult) -> None:
 def send_model_card_render(card_id: str, generation: int) -> None:
     """Send a draft model card's render after commit."""
     _send_on_commit(
-        f"model card {card_id}: render", lambda: model_card_render.delay(card_id, generation)
+        f"model card {card_id}: render",
+        lambda: model_card_render.apply_async((card_id, generation), **SEND),
     )
