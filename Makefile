@@ -59,13 +59,20 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+# The embedded default: a real Celery worker (gpu and default queues, with beat inside for the
+# sweeper and schedules) beside the web server, on a broker and result backend in local files
+# (var/celery, the SQLite database); its log is var/worker.log. Stopped when make ends.
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
-ifeq ($(DEMO_SERVE),1)
-	@echo "Serving on http://$(DEMO_ADDR)/  (portal: /, admin: /admin/, API docs: /api/docs/)"
-	$(PY) manage.py runserver $(DEMO_ADDR)
-endif
+	@$(VENV)/bin/celery -A governance worker --beat -Q gpu,default --concurrency 2 -n demo@%h \
+	    --loglevel INFO > var/worker.log 2>&1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  echo "Celery worker started (pid $$worker, log var/worker.log)"; \
+	  $(PY) manage.py demo || exit 1; \
+	  if [ "$(DEMO_SERVE)" = 1 ]; then \
+	    echo "Serving on http://$(DEMO_ADDR)/  (portal: /, admin: /admin/, API docs: /api/docs/)"; \
+	    $(PY) manage.py runserver --noreload $(DEMO_ADDR); \
+	  fi
 
 test: install services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run

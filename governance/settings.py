@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "django_htmx",  # htmx served from our own static files, request.htmx in views
     "drf_spectacular_sidecar",  # Swagger UI served from our static files (docs work offline)
     "axes",  # login throttling and lockout
+    "django_celery_results",  # the result backend of the embedded default (chords need one)
     "apps.common",
     "apps.accounts",
     "apps.registry",
@@ -192,6 +193,12 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default has a worker and the web server writing one file: WAL lets readers
+    # go on during a write, IMMEDIATE transactions queue writers instead of failing them.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL;", transaction_mode="IMMEDIATE", timeout=30
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -315,14 +322,20 @@ SPECTACULAR_SETTINGS = {
         "ModelCardStatusEnum": "apps.reports.models.ModelCard.Status",
         "RunStatusEnum": "apps.evaluations.models.EvaluationRun.Status",
         "SignOffStageEnum": "apps.signoffs.constants.Stage",
+        "RunDisplayStatusEnum": "apps.evaluations.constants.RUN_DISPLAY_STATUSES",
     },
 }
 
-# Celery: without CELERY_BROKER_URL, tasks run in-process (the embedded default).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Celery. The embedded default keeps the broker in local files (kombu's filesystem
+# transport under VAR_DIR/celery) and results in the database (django-celery-results), so a
+# worker started beside the web server (`make demo`) runs the same tasks as production.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_RESULT_BACKEND = env_str(
+    "CELERY_RESULT_BACKEND",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "django-db",
+)
+CELERY_RESULT_EXTENDED = True
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or "cache+memory://")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -375,6 +388,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
     "unacked_restore_interval": env_int("CELERY_BROKER_RESTORE_INTERVAL", 100),
     "unacked_restore_throttle": 1,
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery"
+    for _folder in ("queue", "control"):
+        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        data_folder_in=str(_queue_dir / "queue"),
+        data_folder_out=str(_queue_dir / "queue"),
+        control_folder=str(_queue_dir / "control"),
+        store_processed=0,
+    )
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, int | str] = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT
 }
@@ -397,9 +420,9 @@ CELERY_BEAT_SCHEDULE = {
 CAREALIGN_SHARD_SIZE = env_int("CAREALIGN_SHARD_SIZE", 256)
 CAREALIGN_SHARD_HEARTBEAT_TIMEOUT = env_int("CAREALIGN_SHARD_HEARTBEAT_TIMEOUT", 300)
 CAREALIGN_SHARD_MAX_ATTEMPTS = env_int("CAREALIGN_SHARD_MAX_ATTEMPTS", 3)
-CAREALIGN_SHARD_REDISPATCH_AFTER = env_int(
-    "CAREALIGN_SHARD_REDISPATCH_AFTER", CELERY_VISIBILITY_TIMEOUT
-)
+# A message still unanswered this long, with the queue empty, was lost: it is sent again.
+CAREALIGN_SHARD_REDISPATCH_AFTER = env_int("CAREALIGN_SHARD_REDISPATCH_AFTER", 120)
+CAREALIGN_RUN_STALLED_AFTER = env_int("CAREALIGN_RUN_STALLED_AFTER", 300)
 CAREALIGN_PROGRESS_INTERVAL = env_int("CAREALIGN_PROGRESS_INTERVAL", 5)
 CAREALIGN_SCORING_BATCH_SIZE = env_str("CAREALIGN_SCORING_BATCH_SIZE", "auto")
 # Import torch and transformers in a worker's main process, so pool children start at once.

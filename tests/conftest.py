@@ -87,6 +87,21 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process() -> Any:
+    """Tasks sent by a test run in the test's process (Celery's eager mode), not on a broker.
+
+    Tests that start real workers (tests/apps/evaluations/test_workers.py) point the app at
+    Redis instead; the embedded default's file broker is tested there too.
+    """
+    from governance.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
 @pytest.fixture
 def personas(db: Any) -> Personas:
     org = OrganizationFactory(name="St Example Hospital", slug="st-example")

@@ -66,6 +66,9 @@ def _storable(view: Any, body: Any) -> Any:
 def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
     """Honour the Idempotency-Key header: a retried POST replays the first response.
 
+    The status code is the first one's; the body too, unless the view defines
+    `idempotent_replay(body)`, which returns the object's current representation.
+
     The key is stored in the same transaction as the write, so of two concurrent requests
     with one key exactly one commits; the other replays its response.
     """
@@ -85,8 +88,11 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                 return None
             if stored.request_digest != digest:
                 raise IdempotencyConflict()
+            # A view may show the object as it is now (a run that has finished since).
+            current = getattr(self, "idempotent_replay", None)
+            body = stored.response_body if current is None else current(stored.response_body)
             return Response(
-                stored.response_body,
+                body,
                 status=stored.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )

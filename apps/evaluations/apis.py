@@ -11,7 +11,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,6 +21,7 @@ from apps.accounts.models import ApiToken, Organization, Role
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.tenancy import scope
 from apps.evaluations import selectors, services
+from apps.evaluations.constants import RUN_DISPLAY_STATUSES
 from apps.evaluations.models import (
     CheckResult,
     DriftAlert,
@@ -30,6 +31,7 @@ from apps.evaluations.models import (
     Schedule,
 )
 from apps.registry.models import AIModel, DatasetVersion, ModelVersion
+from worker import tasks
 
 DEFINERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
 RUNNERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
@@ -155,6 +157,10 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     suite_version = serializers.IntegerField(source="suite.version", read_only=True)
     started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
     eta_seconds = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(
+        help_text="queued, running, succeeded, failed, cancelled; or stalled: queued or running "
+        "without progress (stalled_reason says why)"
+    )
 
     class Meta:
         model = EvaluationRun
@@ -180,6 +186,7 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
             "seed",
             "shard_size",
             "error",
+            "stalled_reason",
             "cancel_requested",
             "created_at",
             "started_at",
@@ -188,6 +195,10 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
 
     def get_eta_seconds(self, run: EvaluationRun) -> float | None:
         return selectors.run_eta_seconds(run)
+
+    @extend_schema_field({"type": "string", "enum": list(RUN_DISPLAY_STATUSES)})
+    def get_status(self, run: EvaluationRun) -> str:
+        return selectors.run_display_status(run)
 
 
 class RunDetailSerializer(RunOutputSerializer):
@@ -275,9 +286,16 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     def get_serializer_class(self) -> Any:
         return RunDetailSerializer if self.action == "retrieve" else RunOutputSerializer
 
-    @extend_schema(request=RunInputSerializer, responses={201: RunDetailSerializer})
+    def idempotent_replay(self, body: Any) -> Any:
+        """A replayed start shows the run as it is now, not as it was when queued."""
+        run = self.get_queryset().filter(pk=body.get("id")).first()
+        return body if run is None else RunDetailSerializer(run).data
+
+    @extend_schema(request=RunInputSerializer, responses={202: RunDetailSerializer})
     @idempotent
     def create(self, request: Request) -> Response:
+        """Queue a run: 202 at once; the start is sent after commit (later, if the broker is
+        down: the sweeper sends it when it is back)."""
         data = RunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -293,8 +311,9 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
             started_by_token=token,
             **fields,
         )
+        tasks.send_run_start(run.pk)
         run.refresh_from_db()
-        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=RunDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -101,6 +101,13 @@ class EvaluationRun(models.Model):
     # When its start (or, from the sweeper, its finalisation) was last sent: the sweeper sends
     # again only what has waited too long, never once a minute.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # When it last made progress (planned, a shard stored, a live worker's heartbeat): the
+    # sweeper marks a running run that made none for a while as stalled, with the reason.
+    progress_at = models.DateTimeField(null=True, blank=True)
+    stalled_reason = models.TextField(blank=True)
+    # When a finalisation last started computing: the sweeper sends another only if none did
+    # since the shards were stored, or once that one has outlived the task's time limit.
+    finalize_started_at = models.DateTimeField(null=True, blank=True)
 
     TENANT_FIELD = "organization"
 

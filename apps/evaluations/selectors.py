@@ -9,7 +9,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.common.tenancy import Actor, scope
-from apps.evaluations.constants import METRIC_DIRECTION
 from apps.evaluations.models import (
     DriftAlert,
     EvaluationRun,
@@ -26,14 +25,28 @@ def run_list(*, actor: Actor) -> QuerySet[EvaluationRun]:
 
 
 def run_eta_seconds(run: EvaluationRun, *, now: datetime | None = None) -> float | None:
-    """Time left, extrapolated from the items done so far (None until one is done)."""
-    if run.status != EvaluationRun.Status.RUNNING or not run.started_at:
+    """Time left at the observed rate of stored items (None until some are, or when stalled).
+
+    The rate is the items stored by the last stored shard over the time it took from the
+    start, so the estimate does not grow while a slow shard is scored; time since then is
+    taken off.
+    """
+    if run.status != EvaluationRun.Status.RUNNING or run.stalled_reason or not run.started_at:
         return None
-    if not run.items_done or not run.items_total:
+    if not run.items_done or not run.items_total or run.progress_at is None:
         return None
-    elapsed = ((now or timezone.now()) - run.started_at).total_seconds()
-    left = max(run.items_total - run.items_done, 0)
-    return round(elapsed * left / run.items_done, 1)
+    taken = (run.progress_at - run.started_at).total_seconds()
+    if taken <= 0:
+        return None
+    left = max(run.items_total - run.items_done, 0) * taken / run.items_done
+    since = ((now or timezone.now()) - run.progress_at).total_seconds()
+    return round(max(left - since, 0.0), 1)
+
+
+def run_display_status(run: EvaluationRun) -> str:
+    """The status shown: "stalled" for a queued or running run that makes no progress."""
+    active = (EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING)
+    return "stalled" if run.status in active and run.stalled_reason else run.status
 
 
 def run_items(
@@ -116,7 +129,9 @@ def _direction(thresholds: dict[str, Any], check: str, name: str, group: str | N
             return 1
         if "<=" in ops:
             return -1
-    return METRIC_DIRECTION.get(name)
+    from worker.engine.checks import metric_direction  # the engine's checks, loaded on use
+
+    return metric_direction(check, name)
 
 
 def run_comparison(*, previous: EvaluationRun, run: EvaluationRun) -> dict[str, Any]:

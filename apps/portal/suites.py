@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from apps.evaluations.services.sharding import check_names
 from apps.portal.forms import PortalForm
+from worker.engine.sharding import check_names
 
 OPS = [(">=", "at least (>=)"), ("<=", "at most (<=)")]
 THRESHOLD_ROWS = 4

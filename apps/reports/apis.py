@@ -31,6 +31,7 @@ from apps.reports.constants import DOCUMENTATION_FIELDS, FORMATS, VERIFY_MAX_BYT
 from apps.reports.document import document_build
 from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
 from apps.reports.profiles import PROFILES
+from worker import tasks
 
 DRAFTERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
 ISSUERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
@@ -176,6 +177,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             user=request.user,
             token=self.actor.token,
         )
+        tasks.send_model_card_render(str(card.pk), card.generation)
         body = ModelCardOutputSerializer(card, context={"request": request}).data
         return Response(
             body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}

@@ -209,7 +209,8 @@ def _store_all(files: dict[str, bytes]) -> dict[str, str]:
 def model_card_request(
     *, model_version: ModelVersion, profile: str, user: Any = None, token: Any = None
 ) -> ModelCard:
-    """Queue a render of the draft card of this version and profile (creating it if needed)."""
+    """Mark the draft card of this version and profile for rendering (creating it if needed);
+    the caller has the render sent (`worker.tasks.send_model_card_render`)."""
     if profile not in CardProfile.values:
         raise ValidationError({"profile": [f"Unknown profile; use one of {CardProfile.values}."]})
     # Version numbers per (model, profile) are allocated under the model's row lock.
@@ -241,15 +242,7 @@ def model_card_request(
             created_by=user if getattr(user, "pk", None) else None,
             created_by_token=token,
         )
-    _enqueue_render(card)
     return card
-
-
-def _enqueue_render(card: ModelCard) -> None:
-    from worker.tasks import model_card_render as model_card_render_task
-
-    card_id, generation = str(card.pk), card.generation
-    transaction.on_commit(lambda: model_card_render_task.delay(card_id, generation))
 
 
 def _set_progress(card_id: Any, generation: int, percent: float) -> None:

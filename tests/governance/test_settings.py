@@ -25,7 +25,10 @@ print(json.dumps({
     "UPLOAD_MAX_BYTES": s.UPLOAD_MAX_BYTES,
     "MODEL_ROOTS": [str(p) for p in s.MODEL_ROOTS],
     "MEDIA_ROOT": str(s.MEDIA_ROOT),
-    "CELERY_TASK_ALWAYS_EAGER": s.CELERY_TASK_ALWAYS_EAGER,
+    "CELERY_TASK_ALWAYS_EAGER": getattr(s, "CELERY_TASK_ALWAYS_EAGER", False),
+    "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
+    "CELERY_RESULT_BACKEND": s.CELERY_RESULT_BACKEND,
+    "BROKER_FOLDERS": {k: v for k, v in s.CELERY_BROKER_TRANSPORT_OPTIONS.items() if "folder" in k},
     "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
 }))
 """
@@ -62,7 +65,17 @@ def test_minimal_environment_gives_a_working_development_setup(tmp_path: Path) -
     assert values["ENGINE"] == "django.db.backends.sqlite3"
     assert values["UPLOAD_MAX_BYTES"] == 50 * 1024 * 1024
     assert values["MEDIA_ROOT"] == str(tmp_path / "var" / "media")
-    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+    # The embedded default: a real worker on a broker in local files, results in the database.
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    assert values["CELERY_RESULT_BACKEND"] == "django-db"
+    queue = tmp_path / "var" / "celery" / "queue"
+    assert values["BROKER_FOLDERS"] == {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "control_folder": str(tmp_path / "var" / "celery" / "control"),
+    }
+    assert queue.is_dir()
 
 
 def test_production_environment_is_read_from_variables(tmp_path: Path) -> None:
@@ -86,6 +99,8 @@ def test_production_environment_is_read_from_variables(tmp_path: Path) -> None:
     assert values["UPLOAD_MAX_BYTES"] == 1024
     assert values["MODEL_ROOTS"] == [str((tmp_path / "models").resolve())]
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert values["CELERY_RESULT_BACKEND"] == "redis://127.0.0.1:6379/0"
+    assert values["BROKER_FOLDERS"] == {}
     assert values["SESSION_COOKIE_SECURE"] is True
 
 

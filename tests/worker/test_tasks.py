@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from apps.evaluations.models import EvaluationRun, RunShard
+from apps.evaluations.services import ShardOutcome
 from governance.celery import app
 from worker import tasks
 
@@ -104,11 +105,11 @@ def test_a_shard_that_fails_for_good_fails_its_run_with_the_reason(
 def test_a_transient_error_is_retried(shard: RunShard, monkeypatch: Any) -> None:
     calls: list[dict[str, Any]] = []
 
-    def flaky(**kwargs: Any) -> str:
+    def flaky(**kwargs: Any) -> ShardOutcome:
         calls.append(kwargs)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return "done"
+        return ShardOutcome("done", shard.run_id)
 
     monkeypatch.setattr(tasks.services, "shard_process", flaky)
     # throw=False: eager mode then retries in place instead of raising Retry.
@@ -123,7 +124,9 @@ def test_the_test_delay_hook_is_read_only_from_the_environment(
 ) -> None:
     seen: list[float] = []
     monkeypatch.setattr(
-        tasks.services, "shard_process", lambda **kw: seen.append(kw["delay_per_batch"]) or "x"
+        tasks.services,
+        "shard_process",
+        lambda **kw: seen.append(kw["delay_per_batch"]) or ShardOutcome("x"),
     )
     tasks.shard_process.apply(args=[shard.pk])
     monkeypatch.setenv("CAREALIGN_TEST_SHARD_DELAY", "0.25")

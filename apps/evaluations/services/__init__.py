@@ -1,6 +1,8 @@
-"""Writes for evaluations, split by topic: suites, runs, shards, schedules, drift.
+"""Writes for evaluations, split by topic: suites, runs, shards, the sweeper, schedules, drift.
 
-`sharding` is the bridge to the evaluation engine (plain data, no Django).
+The evaluation itself (planning, scoring, computing checks) is the engine's
+(`worker.engine.sharding`). Services never send a task: those that lead to more work return
+what should happen next (`steps`), and the task layer (worker/tasks.py) sends it.
 """
 
 from apps.evaluations.services.drift import drift_alert_acknowledge, drift_compare
@@ -20,15 +22,21 @@ from apps.evaluations.services.schedules import (
 )
 from apps.evaluations.services.shards import (
     ModelChangedError,
-    runs_sweep,
+    ModelUnavailableError,
     shard_fail,
     shard_process,
     worker_identity,
 )
+from apps.evaluations.services.steps import RunPlan, ShardOutcome, SweepResult
 from apps.evaluations.services.suites import suite_create, suite_delete, suite_new_version
+from apps.evaluations.services.sweep import runs_sweep
 
 __all__ = [
     "ModelChangedError",
+    "ModelUnavailableError",
+    "RunPlan",
+    "ShardOutcome",
+    "SweepResult",
     "drift_alert_acknowledge",
     "drift_compare",
     "last_due_time",

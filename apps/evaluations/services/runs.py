@@ -1,10 +1,11 @@
 """Writes for evaluation runs: create, claim and plan, cancel, fail, finalise.
 
-A run's life: `run_create` (queued; the start task is enqueued after commit) -> `run_start`
-(a worker claims it with a conditional UPDATE, plans the work units and stores the shards,
-then dispatches them as a chord) -> shards (services/shards.py) -> `run_finalize` (metrics,
-verdicts, manifest, drift). Every step may run twice (redelivery, sweeper, chord body and
-last shard both finalising): each checks the state it expects and does nothing otherwise.
+A run's life: `run_create` (queued; the caller has the task layer send its start after
+commit) -> `run_start` (a worker claims it with a conditional UPDATE, plans the work units
+with the engine and stores the shards; it returns the plan, which the task layer sends as a
+chord) -> shards (services/shards.py) -> `run_finalize` (metrics, verdicts, manifest,
+drift). Every step may run twice (redelivery, sweeper, chord body and last shard both
+finalising): each checks the state it expects and does nothing otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, User
@@ -29,8 +30,9 @@ from apps.evaluations.models import (
     RunShard,
     Schedule,
 )
-from apps.evaluations.services import sharding
-from apps.registry.models import ModelVersion
+from apps.evaluations.services.steps import RunPlan
+from apps.registry.models import DatasetVersion, ModelVersion
+from worker.engine import sharding
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,7 @@ def run_create(
     seed: int | None = None,
     shard_size: int | None = None,
 ) -> EvaluationRun:
-    """Queue a run of `suite` on `model_version`; the start task is sent after commit."""
-    from worker.tasks import run_start as run_start_task
-
+    """Queue a run of `suite` on `model_version`; the caller has its start sent after commit."""
     if model_version.model.organization_id != suite.organization_id:
         raise ValidationError(
             {
@@ -70,7 +70,7 @@ def run_create(
         )
     if shard_size is not None and shard_size < 1:
         raise ValidationError({"shard_size": ["Must be at least 1."]})
-    run = EvaluationRun.objects.create(
+    return EvaluationRun.objects.create(
         organization_id=suite.organization_id,
         model_version=model_version,
         suite=suite,
@@ -83,12 +83,10 @@ def run_create(
         shard_size=shard_size or settings.CAREALIGN_SHARD_SIZE,
         dispatched_at=timezone.now(),
     )
-    run_start_task.delay_on_commit(run.pk)
-    return run
 
 
-def run_start(*, run_id: int) -> bool:
-    """Claim a queued run, plan its shards and dispatch them; False if it was not ours to start."""
+def run_start(*, run_id: int) -> RunPlan | None:
+    """Claim a queued run and plan its shards; None if it was not ours to start (or failed)."""
     with transaction.atomic():
         now = timezone.now()
         claimed = EvaluationRun.objects.filter(
@@ -96,14 +94,14 @@ def run_start(*, run_id: int) -> bool:
         ).update(status=EvaluationRun.Status.RUNNING, started_at=now)
         if not claimed:
             logger.info("run %s: not queued any more, not started again", run_id)
-            return False
+            return None
         run = EvaluationRun.objects.select_related("suite", "model_version").get(pk=run_id)
         audit_run_change(run, {"status": ["queued", "running"], "started_at": [None, now]})
         try:
             units, rows_per_check = _plan(run)
         except sharding.PlanError as exc:
             mark_failed(run, f"Planning failed: {exc}")
-            return False
+            return None
         chunks = sharding.split(units, run.shard_size)
         shards = RunShard.objects.bulk_create(
             RunShard(
@@ -124,11 +122,11 @@ def run_start(*, run_id: int) -> bool:
                 "units_sha256": sharding.units_digest(units),
             }
         }
-        run.save(update_fields=["items_total", "shards_total", "manifest"])
-        shard_ids = [shard.pk for shard in shards]
+        run.progress_at = now
+        run.save(update_fields=["items_total", "shards_total", "manifest", "progress_at"])
+        shard_ids = tuple(shard.pk for shard in shards)
         logger.info("run %s: %s items in %s shards", run_id, run.items_total, len(shard_ids))
-        transaction.on_commit(lambda: _dispatch(run_id, shard_ids))
-    return True
+    return RunPlan(run_id=run_id, shard_ids=shard_ids)
 
 
 def _plan(run: EvaluationRun) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -160,25 +158,11 @@ def run_engine_config(run: EvaluationRun) -> dict[str, Any]:
     )
 
 
-def _dispatch(run_id: int, shard_ids: list[int]) -> None:
-    """Send the shards as a chord whose body finalises the run.
-
-    The chord is the fast path only: a shard that completes last also enqueues the
-    finalisation, and the sweeper finds runs whose chord can never finish (docs C2).
-    """
-    from celery import chord
-
-    from worker.tasks import run_finalize as run_finalize_task
-    from worker.tasks import shard_process as shard_process_task
-
-    chord(shard_process_task.si(shard_id) for shard_id in shard_ids)(run_finalize_task.si(run_id))
-
-
 def mark_failed(run: EvaluationRun, reason: str) -> None:
     """Mark a queued or running run failed with a reason (in the caller's transaction)."""
     now = timezone.now()
     updated = EvaluationRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
-        status=EvaluationRun.Status.FAILED, error=reason, finished_at=now
+        status=EvaluationRun.Status.FAILED, error=reason, finished_at=now, stalled_reason=""
     )
     if updated:
         audit_run_change(run, {"status": [run.status, "failed"], "error": ["", reason]})
@@ -200,7 +184,10 @@ def run_cancel(*, run: EvaluationRun) -> EvaluationRun:
     now = timezone.now()
     previous = EvaluationRun.objects.filter(pk=run.pk).values_list("status", flat=True).get()
     updated = EvaluationRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
-        status=EvaluationRun.Status.CANCELLED, cancel_requested=True, finished_at=now
+        status=EvaluationRun.Status.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+        stalled_reason="",
     )
     if not updated:
         raise ValidationError(
@@ -215,7 +202,12 @@ def run_cancel(*, run: EvaluationRun) -> EvaluationRun:
 
 
 def run_finalize(*, run_id: int) -> EvaluationRun | None:
-    """Compute metrics and verdicts once every shard is done; None if not (yet) ours to do."""
+    """Compute metrics and verdicts once every shard is stored; None if not (yet) ours to do.
+
+    Database errors propagate, so the task retries them: a cancelled statement or a lock
+    timeout never fails a run whose items are all stored. Only an error of the checks
+    themselves (which a retry would repeat) fails the run, with its reason.
+    """
     from apps.evaluations.services.drift import drift_compare
 
     run = EvaluationRun.objects.select_related("suite", "model_version").filter(pk=run_id).first()
@@ -224,11 +216,18 @@ def run_finalize(*, run_id: int) -> EvaluationRun | None:
     shards = list(run.shards.order_by("index"))
     if not shards or any(shard.status != RunShard.Status.DONE for shard in shards):
         return None
+    EvaluationRun.objects.filter(pk=run_id, status=EvaluationRun.Status.RUNNING).update(
+        finalize_started_at=timezone.now()
+    )
+    records = list(ItemResult.objects.filter(run=run).values_list("record", flat=True))
+    datasets = list(run.suite.datasets.select_related("dataset").order_by("pk"))
     # The metrics are computed outside the lock (bootstraps take a while); the write below
     # re-checks that no other finaliser got there first.
     try:
-        results, manifest = _compute(run, shards)
-    except Exception as exc:  # any error of the checks ends the run, with its reason
+        results, manifest = _compute(run, shards, records, datasets)
+    except DatabaseError:
+        raise
+    except Exception as exc:  # an error of the checks ends the run, with its reason
         logger.exception("run %s: computing the checks failed", run_id)
         run_fail(run_id=run_id, reason=f"Computing the checks failed: {type(exc).__name__}: {exc}")
         return None
@@ -253,6 +252,7 @@ def run_finalize(*, run_id: int) -> EvaluationRun | None:
         run.manifest = manifest
         run.items_done = run.items_total
         run.progress = 100.0
+        run.stalled_reason = ""
         run.finished_at = timezone.now()
         run.save(
             update_fields=[
@@ -261,6 +261,7 @@ def run_finalize(*, run_id: int) -> EvaluationRun | None:
                 "manifest",
                 "items_done",
                 "progress",
+                "stalled_reason",
                 "finished_at",
             ]
         )
@@ -277,40 +278,27 @@ def _overall(verdicts: list[str]) -> str:
     return CheckResult.Verdict.NOT_EVALUATED
 
 
-def _compute(run: EvaluationRun, shards: list[RunShard]) -> tuple[list[Any], dict[str, Any]]:
-    records = {
-        (check, item_id, language): record
-        for check, item_id, language, record in ItemResult.objects.filter(run=run).values_list(
-            "check_name", "item_id", "language", "record"
-        )
-    }
-    rows: dict[str, list[tuple[int, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
-    for shard in shards:
-        for unit in shard.units:
-            for row in unit["rows"]:
-                item = row["item"]
-                record = records.get((row["check"], item["id"], item["language"]))
-                if record is None:
-                    raise ValueError(
-                        f"no stored result for {row['check']} item {item['id']} "
-                        f"({item['language']}) of shard {shard.index}"
-                    )
-                rows[row["check"]].append((row["position"], item, record))
+def _compute(
+    run: EvaluationRun,
+    shards: list[RunShard],
+    records: list[dict[str, Any]],
+    datasets: list[DatasetVersion],
+) -> tuple[list[Any], dict[str, Any]]:
+    """The checks' results from the stored records, by the engine's one evaluation path."""
     planned = run.manifest.get("plan", {}).get("rows_per_check", {})
-    ordered = {}
-    for check in run.suite.checks:
-        found = sorted(rows.get(check, []), key=lambda row: row[0])
-        if [row[0] for row in found] != list(range(int(planned.get(check, len(found))))):
-            raise ValueError(f"check {check}: stored results do not match the plan")
-        ordered[check] = [(item, record) for _, item, record in found]
+    units = [unit for shard in shards for unit in shard.units]
+    rows = sharding.rows_by_check(run.suite.checks, units, records, planned)
     results = sharding.compute_checks(
-        checks=run.suite.checks, config=run_engine_config(run), seed=run.seed, rows=ordered
+        checks=run.suite.checks, config=run_engine_config(run), seed=run.seed, rows=rows
     )
-    return results, _manifest(run, shards, planned)
+    return results, _manifest(run, shards, planned, datasets)
 
 
 def _manifest(
-    run: EvaluationRun, shards: list[RunShard], planned: dict[str, int]
+    run: EvaluationRun,
+    shards: list[RunShard],
+    planned: dict[str, int],
+    datasets: list[DatasetVersion],
 ) -> dict[str, Any]:
     """The run's manifest: one shard's engine manifest, plus every shard and the datasets."""
     digests = {(shard.manifest.get("model") or {}).get("weights_digest") for shard in shards}
@@ -343,7 +331,7 @@ def _manifest(
                 "sha256": version.sha256,
                 "checks": run.suite.dataset_checks.get(str(version.pk)) or run.suite.checks,
             }
-            for version in run.suite.datasets.select_related("dataset").order_by("pk")
+            for version in datasets
         ],
         "shards": [
             {

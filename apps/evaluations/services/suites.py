@@ -12,8 +12,8 @@ from apps.accounts.models import Organization, User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
 from apps.evaluations.models import EvaluationSuite
-from apps.evaluations.services import sharding
 from apps.registry.models import DatasetVersion
+from worker.engine import sharding
 
 _VERSIONED = (
     "description",

@@ -23,6 +23,7 @@ from apps.reports.charts import chart_svg
 from apps.reports.constants import FORMATS, VERIFY_MAX_BYTES
 from apps.reports.models import ModelCard
 from apps.reports.selectors import documentation_values
+from worker import tasks
 
 FORMAT_LABELS = {"pdf": "PDF", "json": "JSON", "xml": "CHAI XML", "md": "Hugging Face README"}
 
@@ -54,6 +55,7 @@ def card_list(request: HttpRequest) -> HttpResponseBase:
                 card = reports.model_card_request(
                     model_version=version, profile=form.cleaned_data["profile"], user=request.user
                 )
+                tasks.send_model_card_render(str(card.pk), card.generation)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -162,6 +164,7 @@ def card_fill(request: HttpRequest, pk: str) -> HttpResponseBase:
                 card = reports.model_card_request(
                     model_version=card.model_version, profile=card.profile, user=request.user
                 )
+                tasks.send_model_card_render(str(card.pk), card.generation)
         except ValidationError as exc:
             _prefix_errors(form, exc)
         else:
@@ -196,6 +199,7 @@ def card_redraft(request: HttpRequest, pk: str) -> HttpResponseBase:
     card = reports.model_card_request(
         model_version=card.model_version, profile=card.profile, user=request.user
     )
+    tasks.send_model_card_render(str(card.pk), card.generation)
     return redirect("portal:card", card.pk)
 
 

@@ -20,6 +20,7 @@ from apps.evaluations import services
 from apps.evaluations.models import EvaluationRun, EvaluationSuite, ItemResult
 from apps.portal import access, charts, selectors
 from apps.portal.forms import ItemFilterForm, RunStartForm, add_service_errors
+from worker import tasks
 
 ITEMS_PER_PAGE = 25
 
@@ -52,6 +53,7 @@ def run_list(request: HttpRequest) -> HttpResponseBase:
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                tasks.send_run_start(run.pk)  # the task layer sends, after commit
                 messages.success(request, f"Run #{run.pk} is queued.")
                 return redirect("portal:run", run.pk)
     runs = selectors.runs_for(actor=actor, organization_id=org.pk)

@@ -45,7 +45,7 @@ def test_who_may_start_a_run(
     body = {"suite": world["suite"].pk, "model_version": world["version"].pk}
     with django_capture_on_commit_callbacks() as sent:
         response = client_for(role).post("/api/v1/runs/", body, format="json")
-    assert response.status_code == (201 if role in RUNNERS else 403), response.json()
+    assert response.status_code == (202 if role in RUNNERS else 403), response.json()
     assert len(sent) == (1 if role in RUNNERS else 0)  # the start task, after commit
     if role in RUNNERS:
         assert response.json()["status"] == "queued" and response.json()["trigger"] == "api"
@@ -71,13 +71,31 @@ def test_a_retried_start_with_one_idempotency_key_starts_one_run(
     with django_capture_on_commit_callbacks():
         first = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="ci-42")
         second = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="ci-42")
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 202
     assert second.headers["Idempotent-Replayed"] == "true"
     assert first.json()["id"] == second.json()["id"]
     assert EvaluationRun.objects.filter(status="queued").count() == 1
+    # A replay after the run has finished shows it as it is now, not as it was queued.
+    EvaluationRun.objects.filter(pk=first.json()["id"]).update(
+        status="failed", error="Shard 0 failed: the reason", progress=40.0, items_done=4
+    )
+    third = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="ci-42")
+    assert third.status_code == 202 and third.headers["Idempotent-Replayed"] == "true"
+    replayed = third.json()
+    assert (replayed["id"], replayed["status"], replayed["progress"]) == (
+        first.json()["id"],
+        "failed",
+        40.0,
+    )
+    assert replayed["error"] == "Shard 0 failed: the reason"
 
 
 def test_runs_list_filters_and_shows_progress(client_for: Any, world: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
     running = EvaluationRun.objects.create(
         organization=world["suite"].organization,
         suite=world["suite"],
@@ -86,18 +104,25 @@ def test_runs_list_filters_and_shows_progress(client_for: Any, world: dict[str, 
         items_total=200,
         items_done=50,
         progress=25.0,
-        started_at=world["run"].created_at,
+        started_at=now - timedelta(seconds=130),
+        progress_at=now - timedelta(seconds=30),  # 50 items stored in 100 s
     )
     api = client_for("auditor")
     listed = api.get("/api/v1/runs/", {"status": "running"}).json()
     assert [r["id"] for r in listed["results"]] == [running.pk]
     body = listed["results"][0]
     assert (body["progress"], body["items_done"], body["items_total"]) == (25.0, 50, 200)
-    assert body["eta_seconds"] is not None and body["eta_seconds"] >= 0
+    # 150 items left at the observed 0.5 items/s, less the 30 s since the last were stored.
+    assert body["eta_seconds"] == pytest.approx(270, abs=5)
     model = world["version"].model_id
     assert api.get("/api/v1/runs/", {"model_version__model": model}).json()["count"] == 2
     detail = api.get(f"/api/v1/runs/{world['run'].pk}/").json()
     assert detail["verdict"] == "" and "manifest" in detail and detail["eta_seconds"] is None
+    # A run that makes no progress shows as stalled, with the reason, and no estimate.
+    EvaluationRun.objects.filter(pk=running.pk).update(stalled_reason="no progress for 6 min")
+    stalled = api.get(f"/api/v1/runs/{running.pk}/").json()
+    assert (stalled["status"], stalled["stalled_reason"]) == ("stalled", "no progress for 6 min")
+    assert stalled["eta_seconds"] is None
 
 
 def test_per_item_results_are_paged_and_filterable(client_for: Any, world: dict[str, Any]) -> None:
@@ -224,10 +249,10 @@ def test_drift_alerts_are_listed_and_acknowledged_by_compliance(
     assert DriftAlert.objects.filter(acknowledged_at__isnull=True).count() == 1
 
 
-def test_a_run_started_from_the_api_runs_in_process_without_a_broker(
+def test_a_run_started_from_the_api_runs_through_the_tasks(
     client_for: Any, knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
 ) -> None:
-    """The embedded default: no CELERY_BROKER_URL, so the tasks (chord included) run eagerly."""
+    """The API sends the start; the tasks (chord included) run here, in the tests' eager mode."""
     api = client_for("model_developer")
     body = {"suite": knowledge_setup.suite.pk, "model_version": knowledge_setup.version.pk}
     with django_capture_on_commit_callbacks(execute=True):
@@ -236,3 +261,52 @@ def test_a_run_started_from_the_api_runs_in_process_without_a_broker(
     assert run["status"] == "succeeded" and run["progress"] == 100 and run["shards_total"] == 3
     items = api.get(f"/api/v1/runs/{run['id']}/items/", {"check": "knowledge"}).json()
     assert items["count"] == 12
+
+
+@pytest.fixture
+def broker_down() -> Any:
+    """The Celery app pointed at a broker that refuses connections, with no eager mode."""
+    from governance.celery import app
+
+    saved = {name: app.conf[name] for name in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url="redis://127.0.0.1:9/0", task_always_eager=False)
+    app._pool, app.amqp._producer_pool = None, None
+    yield app
+    app.conf.update(saved)
+    app._pool, app.amqp._producer_pool = None, None
+
+
+def test_starting_a_run_while_the_broker_is_down_answers_202_and_the_sweeper_starts_it(
+    client_for: Any,
+    knowledge_setup: EvalSetup,
+    django_capture_on_commit_callbacks: Any,
+    broker_down: Any,
+    settings: Any,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.evaluations import services
+    from worker import tasks
+
+    api = client_for("model_developer")
+    body = {"suite": knowledge_setup.suite.pk, "model_version": knowledge_setup.version.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="outage")
+    assert created.status_code == 202, created.content
+    run = EvaluationRun.objects.get(pk=created.json()["id"])
+    assert run.status == "queued"
+    # The broker is back. Once the start has waited long enough, the sweeper sends it again.
+    broker_down.conf.task_always_eager = True
+    assert services.runs_sweep().restart == []
+    waited = timezone.now() - timedelta(seconds=settings.CAREALIGN_SHARD_REDISPATCH_AFTER + 1)
+    EvaluationRun.objects.filter(pk=run.pk).update(dispatched_at=waited)
+    with django_capture_on_commit_callbacks(execute=True):
+        found = services.runs_sweep()
+        assert found.restart == [run.pk]
+        tasks.send_sweep(found)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    replay = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="outage")
+    assert replay.json()["status"] == "succeeded" and replay.json()["progress"] == 100

@@ -122,11 +122,14 @@ def test_two_scheduled_runs_of_an_unchanged_model_find_no_drift(
     )
     night = datetime(2026, 3, 2, 3, 0, 20, tzinfo=UTC)
     runs = []
+    from worker.tasks import send_run_start
+
     for day in range(2):
         with django_capture_on_commit_callbacks(execute=True):
-            runs.append(
-                services.schedule_fire(schedule_id=schedule.pk, now=night + timedelta(days=day))
-            )
+            run = services.schedule_fire(schedule_id=schedule.pk, now=night + timedelta(days=day))
+            assert run is not None
+            send_run_start(run.pk)  # what the schedule_fire task does with the new run
+            runs.append(run)
     first, second = EvaluationRun.objects.filter(pk__in=[r.pk for r in runs]).order_by("pk")
     assert first.status == second.status == "succeeded"
     assert second.comparison["previous_run"] == first.pk

@@ -1,4 +1,9 @@
-"""Run services in eager mode (tasks in-process): start, shards, crash paths, cancel, finalise."""
+"""Run services without a broker: start, shards, crash paths, cancel, finalise.
+
+The services decide and return what should happen next; the tests either act on it
+themselves (calling the next service) or hand it to the task layer, whose tasks then run
+in-process (eager mode, tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -34,21 +39,38 @@ def _each_item_once(run: EvaluationRun, rows: int) -> None:
 
 def _planned(setup: EvalSetup, capture: Any, shard_size: int = 4) -> EvaluationRun:
     """A run claimed and split into shards, none of them processed yet."""
-    with capture():
+    with capture() as sent:
         run = services.run_create(
             suite=setup.suite, model_version=setup.version, shard_size=shard_size
         )
-    with capture():  # the chord is not sent: the test drives the shards
-        assert services.run_start(run_id=run.pk)
+        plan = services.run_start(run_id=run.pk)
+    assert not sent  # services send nothing: the test drives the shards
+    assert plan is not None and len(plan.shard_ids) == RunShard.objects.filter(run=run).count()
     run.refresh_from_db()
     return run
+
+
+def test_services_alone_take_a_run_from_queued_to_succeeded(knowledge_setup: EvalSetup) -> None:
+    run = services.run_create(
+        suite=knowledge_setup.suite, model_version=knowledge_setup.version, shard_size=5
+    )
+    plan = services.run_start(run_id=run.pk)
+    assert plan is not None and plan.run_id == run.pk and len(plan.shard_ids) == 3
+    outcomes = [services.shard_process(shard_id=shard_id) for shard_id in plan.shard_ids]
+    assert [(o.outcome, o.last) for o in outcomes] == [("done", False)] * 2 + [("done", True)]
+    finished = services.run_finalize(run_id=run.pk)
+    assert finished is not None and finished.status == "succeeded"
+    _each_item_once(finished, knowledge_setup.rows)
 
 
 def test_a_run_of_every_check_succeeds_in_process(
     setup: EvalSetup, django_capture_on_commit_callbacks: Any
 ) -> None:
+    from worker import tasks
+
     with django_capture_on_commit_callbacks(execute=True):
         run = services.run_create(suite=setup.suite, model_version=setup.version, shard_size=10)
+        tasks.send_run_start(run.pk)
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
     assert run.items_total == setup.rows and run.items_done == setup.rows
@@ -80,7 +102,7 @@ def test_a_run_is_started_once_however_often_its_message_comes(
     run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
     shards = run.shards_total
     with django_capture_on_commit_callbacks() as sent:
-        assert services.run_start(run_id=run.pk) is False
+        assert services.run_start(run_id=run.pk) is None
     assert not sent
     assert RunShard.objects.filter(run=run).count() == shards
 
@@ -90,14 +112,30 @@ def test_a_redelivered_shard_writes_and_counts_nothing_twice(
 ) -> None:
     run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
     shard = RunShard.objects.get(run=run, index=0)
-    assert services.shard_process(shard_id=shard.pk, worker="a/x:1") == "done"
+    assert str(services.shard_process(shard_id=shard.pk, worker="a/x:1")) == "done"
     before = run.__class__.objects.get(pk=run.pk).items_done
-    assert services.shard_process(shard_id=shard.pk, worker="b/y:2").startswith("skipped")
+    assert str(services.shard_process(shard_id=shard.pk, worker="b/y:2")).startswith("skipped")
     assert ItemResult.objects.filter(run=run).count() == shard.items_total
     assert run.__class__.objects.get(pk=run.pk).items_done == before == shard.items_total
 
 
-def test_a_shard_held_by_a_live_worker_is_not_run_twice(
+def _hold_elsewhere(shard: RunShard) -> Any:
+    """Another worker's database connection, holding the shard as a live holder does."""
+    import psycopg
+    from django.db import connection
+
+    from apps.evaluations.services.shards import HOLD_NAMESPACE
+
+    db = connection.settings_dict
+    other = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1", autocommit=True
+    )
+    held = other.execute("SELECT pg_try_advisory_lock(%s, %s)", [HOLD_NAMESPACE, shard.pk])
+    assert held.fetchone() == (True,)
+    return other
+
+
+def test_a_shard_held_by_a_live_worker_is_not_run_twice_and_its_hold_ends_with_its_connection(
     knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
 ) -> None:
     run = _planned(knowledge_setup, django_capture_on_commit_callbacks)
@@ -105,10 +143,17 @@ def test_a_shard_held_by_a_live_worker_is_not_run_twice(
     RunShard.objects.filter(pk=shard.pk).update(
         status="running", worker="elsewhere/boot:42", attempts=1, heartbeat_at=timezone.now()
     )
-    assert services.shard_process(shard_id=shard.pk).startswith("skipped")
+    holder = _hold_elsewhere(shard)
+    assert str(services.shard_process(shard_id=shard.pk)).startswith("skipped")
     shard.refresh_from_db()
     assert (shard.status, shard.attempts, shard.worker) == ("running", 1, "elsewhere/boot:42")
     assert not ItemResult.objects.filter(run=run).exists()
+    # The holder's connection ends (a killed worker, a terminated connection): its fresh
+    # heartbeat does not matter, the next delivery takes the shard over at once.
+    holder.close()
+    assert str(services.shard_process(shard_id=shard.pk)) == "done"
+    shard.refresh_from_db()
+    assert shard.attempts == 2 and "taken over from elsewhere/boot:42" in shard.error
 
 
 def test_a_shard_whose_process_died_on_this_machine_is_taken_over_at_once(
@@ -121,7 +166,7 @@ def test_a_shard_whose_process_died_on_this_machine_is_taken_over_at_once(
     RunShard.objects.filter(pk=shard.pk).update(
         status="running", worker=f"{_machine()}:{dead.pid}", attempts=1, heartbeat_at=timezone.now()
     )
-    assert services.shard_process(shard_id=shard.pk) == "done"
+    assert str(services.shard_process(shard_id=shard.pk)) == "done"
     shard.refresh_from_db()
     assert shard.status == "done" and shard.attempts == 2
     assert "taken over" in shard.error
@@ -142,9 +187,12 @@ def test_the_sweeper_requeues_a_silent_shard_and_the_run_completes(
             services.shard_process(shard_id=shard.pk)
     run.refresh_from_db()
     assert run.status == "running"  # the chord cannot finish: one shard's worker is gone
+    from worker import tasks
+
     with django_capture_on_commit_callbacks(execute=True):
-        counts = services.runs_sweep()
-    assert counts["requeued"] == 1
+        result = services.runs_sweep()
+        assert result.requeue == [lost.pk]
+        tasks.send_sweep(result)
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
     _each_item_once(run, knowledge_setup.rows)
@@ -163,8 +211,7 @@ def test_the_sweeper_fails_a_run_whose_shard_keeps_dying(
         attempts=settings.CAREALIGN_SHARD_MAX_ATTEMPTS,
         heartbeat_at=stale,
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.runs_sweep()["failed"] == 1
+    assert services.runs_sweep().failed == 1
     run.refresh_from_db()
     assert run.status == "failed"
     assert "Shard 2 was started 3 times without finishing" in run.error
@@ -176,12 +223,16 @@ def test_the_sweeper_finalises_a_run_whose_shards_are_all_done(
     run = _planned(knowledge_setup, django_capture_on_commit_callbacks, shard_size=100)
     with django_capture_on_commit_callbacks():  # the finalise message is lost
         services.shard_process(shard_id=RunShard.objects.get(run=run).pk)
-    assert services.runs_sweep()["finalised"] == 0  # it may still be finalising
+    assert services.runs_sweep().finalise == []  # it may still be finalising
     an_hour_ago = timezone.now() - timedelta(hours=1)
     RunShard.objects.filter(run=run).update(finished_at=an_hour_ago)
     EvaluationRun.objects.filter(pk=run.pk).update(dispatched_at=an_hour_ago)
+    from worker import tasks
+
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.runs_sweep()["finalised"] == 1
+        result = services.runs_sweep()
+        assert result.finalise == [run.pk]
+        tasks.send_sweep(result)
     run.refresh_from_db()
     assert run.status == "succeeded"
 
@@ -218,7 +269,7 @@ def test_cancelling_a_running_run_stops_its_shard_after_one_batch(
     monkeypatch.setattr("apps.evaluations.services.shards.time.sleep", cancel_during_first_batch)
     shard = RunShard.objects.get(run=run)
     outcome = services.shard_process(shard_id=shard.pk, delay_per_batch=0.01)
-    assert outcome == "stopped: the run is cancelled"
+    assert str(outcome) == "stopped: the run is cancelled"
     assert len(batches) == 1  # the next batch was never scored
     shard.refresh_from_db()
     run.refresh_from_db()
@@ -234,7 +285,7 @@ def test_a_cancelled_queued_run_never_starts(
             suite=knowledge_setup.suite, model_version=knowledge_setup.version
         )
     services.run_cancel(run=run)
-    assert services.run_start(run_id=run.pk) is False
+    assert services.run_start(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.status == "cancelled" and run.shards_total == 0
     with pytest.raises(ValidationError, match="this one is cancelled"):
@@ -267,8 +318,11 @@ def test_two_different_items_under_one_id_fail_the_run_with_the_reason(
         datasets=[*setup.datasets.values(), version],
         dataset_checks={**setup.suite.dataset_checks, str(version.pk): ["knowledge"]},
     )
+    from worker import tasks
+
     with django_capture_on_commit_callbacks(execute=True):
         run = services.run_create(suite=suite, model_version=setup.version)
+        tasks.send_run_start(run.pk)
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error.startswith("Planning failed: check knowledge: two different items share id")
@@ -292,3 +346,24 @@ def test_the_model_is_loaded_once_per_process(
         with django_capture_on_commit_callbacks():
             services.shard_process(shard_id=shard.pk)
     assert len(calls) == 1 and run.shards_total > 1
+
+
+def test_a_hub_model_missing_from_the_cache_fails_the_run_with_a_readable_reason(
+    knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.factories import ModelVersionFactory
+    from worker import tasks
+
+    version = ModelVersionFactory(model=knowledge_setup.model, weights_digest="")
+    run = services.run_create(suite=knowledge_setup.suite, model_version=version)
+    plan = services.run_start(run_id=run.pk)
+    assert plan is not None
+    with pytest.raises(services.ModelUnavailableError):  # the task records it, then re-raises
+        tasks.shard_process.apply(args=[plan.shard_ids[0]])
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert (
+        f"hub model example/med-llm at revision {version.revision} could not be loaded on this "
+        "worker: is it in the worker's Hugging Face cache" in run.error
+    )
+    assert "model folder not found" not in run.error

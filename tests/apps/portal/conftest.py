@@ -13,8 +13,7 @@ import pytest
 from django.conf import settings
 
 # The real Celery workers and broker of the evaluation tests, and its tiny model.
-from tests.apps.evaluations.conftest import tiny_model_path  # noqa: F401
-from tests.apps.evaluations.test_workers import broker, celery, key_prefix  # noqa: F401
+from tests.apps.evaluations.conftest import broker, celery, key_prefix, tiny_model_path  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"

@@ -335,10 +335,12 @@ def fast_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
 def draft(django_capture_on_commit_callbacks: Any) -> Any:
     """Request a card and run its render task (on commit, as in production)."""
     from apps.reports.services import model_card_request
+    from worker.tasks import send_model_card_render
 
     def make(version: ModelVersion, profile: str, user: Any = None) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             card = model_card_request(model_version=version, profile=profile, user=user)
+            send_model_card_render(str(card.pk), card.generation)
         card.refresh_from_db()
         return card
 

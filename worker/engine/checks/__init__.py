@@ -17,4 +17,12 @@ CHECKS: dict[str, Check] = {
     for check in (KnowledgeCheck(), HallucinationCheck(), BiasCheck(), MultilingualCheck())
 }
 
-__all__ = ["CHECKS", "Check"]
+
+def metric_direction(check: str, metric: str) -> int | None:
+    """+1 if a higher value of the check's metric is better, -1 if lower, None if neither."""
+    found = CHECKS.get(check)
+    directions: dict[str, int] = getattr(found, "directions", {})
+    return directions.get(metric)
+
+
+__all__ = ["CHECKS", "Check", "metric_direction"]

@@ -11,15 +11,20 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from worker.engine.checks.verdicts import Threshold, judge, overall
+from worker.engine.prompts import MODES
 from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
-MODES = ("continuation", "letter", "generation")
 BOOTSTRAP_METHODS = ("percentile", "BCa", "basic")
 
 
 class Check(Protocol):
-    """A check: which items it needs, how they are scored, and what it makes of the scores."""
+    """A check: which items it needs, how they are scored, and what it makes of the scores.
+
+    A check of the registry also declares `directions`: which way each of its metrics is
+    better (+1 higher, -1 lower); metrics without one (p-values, abstention rates) are
+    compared and reported, never alerted on.
+    """
 
     name: str
 

@@ -47,6 +47,17 @@ class BiasCheck:
         "accuracy_gap_max",
         "mcnemar_p_value",
     )
+    # Which way each metric is better (+1 higher, -1 lower); a p-value has none.
+    directions = {
+        "flip_rate": -1,
+        "flip_rate_control": -1,
+        "excess_flip_rate": -1,
+        "excess_flip_rate_max": -1,
+        "accuracy": 1,
+        "accuracy_base": 1,
+        "accuracy_gap": -1,
+        "accuracy_gap_max": -1,
+    }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
         parse_thresholds(config, self.name, self.metric_names)

@@ -95,6 +95,12 @@ class HallucinationCheck:
         ),
         "grounded_answer_rate",
     )
+    # Which way each metric is better (+1 higher, -1 lower); an abstention rate has none
+    # (abstaining is right on a fake question, wrong on a real one).
+    directions = {
+        **{f"{test}_{metric}": 1 for test in TESTS for metric in ("score", "accuracy")},
+        "grounded_answer_rate": 1,
+    }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
         """FCT items derived from "mcq" items, plus the "fct", "nota" and "fake" items given."""

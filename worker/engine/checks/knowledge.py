@@ -27,6 +27,8 @@ class KnowledgeCheck:
 
     name = "knowledge"
     metric_names = ("accuracy", "ece", "brier")
+    # Which way each metric is better (+1 higher, -1 lower), for drift comparisons.
+    directions = {"accuracy": 1, "ece": -1, "brier": -1}
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
         parse_thresholds(config, self.name, self.metric_names)

@@ -33,6 +33,14 @@ class MultilingualCheck:
         "worst_language_ratio",
         "consistency",
     )
+    # Which way each metric is better (+1 higher, -1 lower).
+    directions = {
+        "accuracy": 1,
+        "gap_to_pivot": -1,
+        "gap_to_pivot_max": -1,
+        "worst_language_ratio": 1,
+        "consistency": 1,
+    }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
         """The "mcq" items whose id appears in two languages or more (parallel items)."""

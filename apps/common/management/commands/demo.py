@@ -178,6 +178,7 @@ class Command(BaseCommand):
         """Draft the demo model's card in every profile; issue those whose fields are complete."""
         from apps.reports import services as reports
         from apps.reports.models import CardProfile, ModelCard
+        from worker.tasks import send_model_card_render
 
         values = json.loads((FIXTURES / "demo" / "model_documentation.json").read_text())
         reports.model_documentation_update(model=version.model, values=values)
@@ -188,9 +189,10 @@ class Command(BaseCommand):
             card = ModelCard.objects.filter(
                 model_version=version, profile=profile, status=ModelCard.Status.ISSUED
             ).first()
-            if card is None:  # renders in-process with the embedded default, after commit
+            if card is None:  # the worker renders it
                 card = reports.model_card_request(model_version=version, profile=profile)
-                card.refresh_from_db()
+                send_model_card_render(str(card.pk), card.generation)
+                card = self._wait(card, waiting=("rendering",))
                 if card.status == ModelCard.Status.DRAFT and (card.completeness or {}).get(
                     "complete"
                 ):
@@ -206,6 +208,7 @@ class Command(BaseCommand):
         """One run of every check on the demo version, and a weekly schedule (once)."""
         from apps.evaluations import services as evaluations
         from apps.evaluations.models import EvaluationRun, EvaluationSuite, Schedule
+        from worker.tasks import send_run_start
 
         suite = EvaluationSuite.objects.filter(organization=org, name=DEMO_SUITE).first()
         if suite is None:
@@ -240,29 +243,32 @@ class Command(BaseCommand):
             model_version=version, suite__name=DEMO_SUITE, status=EvaluationRun.Status.SUCCEEDED
         )
         if not done.exists():
-            # Without CELERY_BROKER_URL the tasks (chord included) run here, before serving;
-            # with one, workers run them and this waits.
+            # The worker (`make demo` starts one) runs it; this waits.
             self.stdout.write(f"Evaluating {version} with {suite} (progress is logged) ...")
             started = time.monotonic()
             run = evaluations.run_create(
                 suite=suite, model_version=version, trigger=EvaluationRun.Trigger.DEMO
             )
+            send_run_start(run.pk)
             run = self._wait(run)
             self.stdout.write(f"  run {run.pk}: {run.status} in {time.monotonic() - started:.0f} s")
         latest = done.order_by("-finished_at").first()
         if latest is not None:
             self._summary(latest)
 
-    def _wait(self, run: Any, timeout: float = 1800) -> Any:
+    def _wait(
+        self, obj: Any, timeout: float = 1800, waiting: tuple[str, ...] = ("queued", "running")
+    ) -> Any:
         deadline, shown = time.monotonic() + timeout, None
-        run.refresh_from_db()
-        while run.status in ("queued", "running") and time.monotonic() < deadline:
-            if (run.status, run.items_done) != shown:
-                shown = (run.status, run.items_done)
-                self.stdout.write(f"  {run.status}: {run.items_done}/{run.items_total} items")
-            time.sleep(2)
-            run.refresh_from_db()
-        return run
+        obj.refresh_from_db()
+        while obj.status in waiting and time.monotonic() < deadline:
+            done = getattr(obj, "items_done", None)
+            if (obj.status, done) != shown and done is not None:
+                shown = (obj.status, done)
+                self.stdout.write(f"  {obj.status}: {done}/{obj.items_total} items")
+            time.sleep(1)
+            obj.refresh_from_db()
+        return obj
 
     def _summary(self, run: Any) -> None:
         self.stdout.write(f"Verdicts of run {run.pk} ({run.suite}): {run.verdict}")
