@@ -2,9 +2,9 @@
 
 Every check receives the whole suite configuration and reads a parameter from
 `config[check][key]`, else `config[key]`, else its default (see `checks.base.param`). The
-runner reads its scoring options the same way: `length_normalized` (continuation mode:
-choose by per-token score), and for generation `max_new_tokens` (64), `do_sample` (false)
-and `temperature` (1.0).
+runner reads its scoring options the same way: `normalization` (continuation mode: choose
+by per-byte, per-token or summed log-likelihood; see `worker.engine.choice`), and for
+generation `max_new_tokens` (64), `do_sample` (false) and `temperature` (1.0).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from worker.engine.choice import choose, normalization
 from worker.engine.loading import LoadedModel, ModelSpec, load_model
 from worker.engine.manifest import RunClock, build_manifest
 from worker.engine.prompts import format_prompt, parse_choice
@@ -74,7 +75,7 @@ def _params(mode: str, config: Mapping[str, Any], check: str) -> tuple[Any, ...]
             float(_param(config, check, "temperature", 1.0)),
         )
     if mode == "continuation":
-        return (bool(_param(config, check, "length_normalized", False)),)
+        return (normalization(config, check),)
     return ()
 
 
@@ -194,12 +195,16 @@ def score_units(
         if mode == "generation":
             scored = _generate(scorer, batch, params, progress.part())
         else:
-            scored = scorer.score_items(
-                batch,
-                mode=mode,
-                length_normalized=bool(params and params[0]),
-                progress=progress.part(),
-            )
+            rule = str(params[0]) if params else "none"
+            scored = [
+                choose(score, rule)
+                for score in scorer.score_items(
+                    batch,
+                    mode=mode,
+                    length_normalized=rule == "token",
+                    progress=progress.part(),
+                )
+            ]
         scores.update(zip(keys, scored, strict=True))
         progress.advance(len(keys))
     return scores
@@ -270,7 +275,12 @@ def item_record(check: str, item: Item, score: ItemScore) -> dict[str, Any]:
         "mode": score.mode,
         "context": score.context,
         "options": [
-            {**asdict(option), "logprob_per_token": option.logprob_per_token}
+            {
+                **asdict(option),
+                "logprob_per_token": option.logprob_per_token,
+                "n_bytes": option.n_bytes,
+                "logprob_per_byte": option.logprob_per_byte,
+            }
             for option in score.options
         ],
         "chosen": score.chosen,

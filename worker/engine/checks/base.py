@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from worker.engine.checks.verdicts import Threshold, judge, overall
+from worker.engine.checks.verdicts import Threshold, judge, min_n_for, overall
+from worker.engine.intervals import PROPORTION_METHODS
 from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
 MODES = ("continuation", "letter", "generation")
+DECISION_RULE = (
+    "per threshold: insufficient_data when n < min_n; pass when the whole confidence interval "
+    "is on the passing side; fail when it is wholly on the failing side; else inconclusive. "
+    "A check passes only when every threshold and requirement passes."
+)
 BOOTSTRAP_METHODS = ("percentile", "BCa", "basic")
 
 
@@ -57,11 +63,20 @@ def bootstrap_params(config: dict[str, Any], check: str, seed: int) -> dict[str,
         raise ValueError(
             f"unknown bootstrap_method {method!r}; valid: {', '.join(BOOTSTRAP_METHODS)}"
         )
+    interval = param(config, check, "proportion_interval", "wilson")
+    if interval not in PROPORTION_METHODS:
+        raise ValueError(
+            f"unknown proportion_interval {interval!r}; valid: {', '.join(PROPORTION_METHODS)}"
+        )
+    level = float(param(config, check, "confidence_level", CONFIDENCE_LEVEL))
+    if not 0.5 <= level < 1:
+        raise ValueError(f"confidence_level must lie in [0.5, 1), got {level!r}")
     return {
         "seed": seed,
         "n_resamples": int(param(config, check, "n_resamples", N_RESAMPLES)),
-        "confidence_level": float(param(config, check, "confidence_level", CONFIDENCE_LEVEL)),
+        "confidence_level": level,
         "bootstrap_method": method,
+        "proportion_method": interval,
     }
 
 
@@ -135,7 +150,7 @@ def chosen(score: ItemScore | None) -> str:
 def metric_value(
     name: str, interval: dict[str, Any] | None, *, unit: str, group: str | None = None
 ) -> MetricValue:
-    """A MetricValue from a metric module's {value, low, high, n} entry (None: undefined)."""
+    """A MetricValue from a metric module's {value, low, high, n, method, level} entry."""
     if interval is None:
         return MetricValue(name=name, value=None, n=0, unit=unit, group=group)
     return MetricValue(
@@ -146,6 +161,8 @@ def metric_value(
         n=int(interval["n"]),
         unit=unit,
         group=group,
+        method=interval.get("method"),
+        level=interval.get("level"),
     )
 
 
@@ -155,8 +172,20 @@ def build_result(
     thresholds: Sequence[Threshold],
     details: dict[str, Any],
     unavailable: dict[str, str] | None = None,
+    *,
+    config: dict[str, Any] | None = None,
+    requirements: Sequence[Threshold] = (),
 ) -> CheckResult:
-    """Judge the metrics against the thresholds and assemble the check's result."""
-    verdicts = judge(metrics, thresholds, unavailable)
+    """Judge the metrics against the thresholds and the engine's requirements; assemble."""
+    config = config or {}
+    rules = [*requirements, *thresholds]
+    floors = {t.name: min_n_for(config, check, t.name) for t in rules}
+    verdicts = judge(metrics, rules, unavailable, floors)
     verdict, reason = overall(verdicts)
-    return CheckResult(check, metrics, verdicts, verdict, {**details, "verdict_reason": reason})
+    details = {
+        **details,
+        "verdict_reason": reason,
+        "decision_rule": DECISION_RULE,
+        "min_n": floors,
+    }
+    return CheckResult(check, metrics, verdicts, verdict, details)
