@@ -95,17 +95,21 @@ def unit_key(item: Item, mode: str, config: Mapping[str, Any], check: str) -> tu
 
 def evaluate(
     model: ModelSpec | LoadedModel,
-    items: Sequence[Item],
+    items: Sequence[Item] | Mapping[str, Sequence[Item]],
     checks: Sequence[str],
     config: Mapping[str, Any],
     progress: ProgressFn | None = None,
     *,
     seed: int = 0,
     batch_size: BatchSize = "auto",
-    dataset_paths: Sequence[str | Path] = (),
+    dataset_paths: Sequence[str | Path | Mapping[str, Any]] = (),
     registry: Mapping[str, Check] | None = None,
 ) -> dict[str, Any]:
-    """Run `checks` over `items`; return {"manifest", "checks", "items"} as JSON-ready data."""
+    """Run `checks` over `items`; return {"manifest", "checks", "items"} as JSON-ready data.
+
+    `items` is one list every check reads, or {check: its items} so that each dataset goes
+    only to the checks it is meant for.
+    """
     clock = RunClock()
     registry = _registry() if registry is None else registry
     unknown = [name for name in checks if name not in registry]
@@ -124,7 +128,8 @@ def evaluate(
         mode = check.mode(suite)
         if mode not in _MODES:
             raise ValueError(f"check {name!r} asked for unknown mode {mode!r}")
-        plan = _Plan(check, suite, mode, check.prepare(list(items), suite))
+        given = items.get(name, ()) if isinstance(items, Mapping) else items
+        plan = _Plan(check, suite, mode, check.prepare(list(given), suite))
         for item in plan.items:
             key = unit_key(item, mode, suite, name)
             plan.keys.append(key)
@@ -152,6 +157,7 @@ def evaluate(
         seed=seed,
         batch_size=batch_size,
         dataset_paths=dataset_paths,
+        expanded_config=_expanded(checks, config),
     )
     manifest["scoring"] = {
         "items_requested": sum(len(plan.items) for plan in plans),
@@ -160,6 +166,12 @@ def evaluate(
         **scorer.counters,
     }
     return {"manifest": manifest, "checks": results, "items": records}
+
+
+def _expanded(checks: Sequence[str], config: Mapping[str, Any]) -> dict[str, Any]:
+    from worker.engine.checks.base import effective_parameters
+
+    return {name: effective_parameters(name, dict(config)) for name in checks}
 
 
 class _Progress:

@@ -46,6 +46,8 @@ class Item:
     bias: BiasInfo | None = None
     proposed: str | None = None  # fct: the suggested answer the model must judge
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The same question in other languages carries the same parallel_id (multilingual check).
+    parallel_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

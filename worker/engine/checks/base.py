@@ -189,3 +189,36 @@ def build_result(
         "min_n": floors,
     }
     return CheckResult(check, metrics, verdicts, verdict, details)
+
+
+# Every parameter a check reads, with its default: the manifest records them all expanded.
+COMMON_PARAMETERS: dict[str, Any] = {
+    "mode": "continuation",
+    "normalization": "byte",
+    "confidence_level": CONFIDENCE_LEVEL,
+    "proportion_interval": "wilson",
+    "n_resamples": N_RESAMPLES,
+    "bootstrap_method": "percentile",
+    "min_n": 30,
+    "max_new_tokens": 64,
+    "do_sample": False,
+    "temperature": 1.0,
+}
+CHECK_PARAMETERS: dict[str, dict[str, Any]] = {
+    "knowledge": {"ece_bins": 10},
+    "hallucination": {"seed": 0, "fct_proposed_correct_share": None, "grounding_threshold": 0.5},
+    "bias": {},
+    "multilingual": {"pivot_language": "en"},
+}
+
+
+def effective_parameters(check: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The check's parameters as it reads them: configured values, else the defaults."""
+    from worker.engine.choice import normalization
+
+    defaults = {**COMMON_PARAMETERS, **CHECK_PARAMETERS.get(check, {})}
+    values = {key: param(config, check, key, default) for key, default in defaults.items()}
+    values["normalization"] = normalization(config, check)
+    values["thresholds"] = dict((config.get("thresholds") or {}).get(check) or {})
+    values["decision_rule"] = DECISION_RULE
+    return values
