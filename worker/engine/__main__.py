@@ -1,4 +1,5 @@
-"""Command line: `python -m worker.engine make-tiny-model DIR` and `... evaluate ...`."""
+"""Command line: `python -m worker.engine make-tiny-model DIR`, `... evaluate ...` and
+`... rerun RESULTS.json --out NEW.json`."""
 
 from __future__ import annotations
 
@@ -47,7 +48,36 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", help="float32, bfloat16 or float16 (default: from device)")
     run.add_argument("--device", help="cpu, cuda or cuda:N (default: from the machine)")
     run.add_argument("--out", required=True, type=Path, help="results JSON file")
+
+    again = commands.add_parser(
+        "rerun", help="rerun a results file from its manifest; exit 0 if bit-identical, else 1"
+    )
+    again.add_argument("results", type=Path, help="results JSON written by evaluate")
+    again.add_argument("--out", required=True, type=Path, help="new results JSON file")
     return parser
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from worker.engine.loading import ModelLoadError
+    from worker.engine.readers import DatasetFormatError
+    from worker.engine.rerun import MAX_DIFFERENCES, RerunError, RerunRefused, rerun
+
+    try:
+        _, found = rerun(args.results, args.out)
+    except (RerunError, ModelLoadError, DatasetFormatError) as exc:
+        raise CliError(str(exc)) from exc
+    except RerunRefused as exc:
+        print(f"error: not rerun: {exc}", file=sys.stderr)
+        return 1
+    if found:
+        print(f"differs from {args.results} in {len(found)} place(s):")
+        for line in found[:MAX_DIFFERENCES]:
+            print(f"  {line}")
+        print(f"wrote {args.out}")
+        return 1
+    print(f"reproduced: every metric, verdict and record is bit-identical to {args.results}")
+    print(f"wrote {args.out}")
+    return 0
 
 
 def _batch_size(value: str) -> BatchSize:
@@ -217,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"wrote {make_tiny_model(args.directory, seed=args.seed)}")
             return 0
+        if args.command == "rerun":
+            return _rerun(args)
         return _evaluate(args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
