@@ -31,6 +31,7 @@ from apps.evaluations.models import (
 )
 from apps.evaluations.services import sharding
 from apps.registry.models import ModelVersion
+from worker.engine.checks.base import effective_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -269,12 +270,15 @@ def run_finalize(*, run_id: int) -> EvaluationRun | None:
     return run
 
 
+# The run's verdict is its worst check's, in this order; it passes only if every check does.
+_RUN_VERDICT_ORDER = ("fail", "incomplete", "insufficient_data", "inconclusive", "not_evaluated")
+
+
 def _overall(verdicts: list[str]) -> str:
-    if "fail" in verdicts:
-        return CheckResult.Verdict.FAIL
-    if "pass" in verdicts:
-        return CheckResult.Verdict.PASS
-    return CheckResult.Verdict.NOT_EVALUATED
+    for state in _RUN_VERDICT_ORDER:
+        if state in verdicts:
+            return state if state != "not_evaluated" else CheckResult.Verdict.INCOMPLETE
+    return CheckResult.Verdict.PASS if verdicts else CheckResult.Verdict.INCOMPLETE
 
 
 def _compute(run: EvaluationRun, shards: list[RunShard]) -> tuple[list[Any], dict[str, Any]]:
@@ -332,6 +336,9 @@ def _manifest(
             },
             "trigger": run.trigger,
             "shard_size": run.shard_size,
+        },
+        "effective_config": {
+            name: effective_parameters(name, run_engine_config(run)) for name in run.suite.checks
         },
         "datasets": [
             {
