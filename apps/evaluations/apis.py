@@ -155,6 +155,10 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     suite_version = serializers.IntegerField(source="suite.version", read_only=True)
     started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
     eta_seconds = serializers.SerializerMethodField()
+    reproduced = serializers.SerializerMethodField(
+        help_text="For a rerun: whether every metric, verdict and record is bit-identical to "
+        "the original's (null until finished, or when not a rerun)."
+    )
 
     class Meta:
         model = EvaluationRun
@@ -181,6 +185,8 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
             "shard_size",
             "error",
             "cancel_requested",
+            "rerun_of",
+            "reproduced",
             "created_at",
             "started_at",
             "finished_at",
@@ -188,6 +194,10 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
 
     def get_eta_seconds(self, run: EvaluationRun) -> float | None:
         return selectors.run_eta_seconds(run)
+
+    def get_reproduced(self, run: EvaluationRun) -> bool | None:
+        found = (run.manifest or {}).get("rerun_of") or {}
+        return found.get("reproduced") if isinstance(found, dict) else None
 
 
 class RunDetailSerializer(RunOutputSerializer):
@@ -303,6 +313,20 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     def cancel(self, request: Request, pk: str) -> Response:
         run = services.run_cancel(run=self.get_object())
         return Response(RunDetailSerializer(run).data)
+
+    @extend_schema(request=None, responses={201: RunDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, pk: str) -> Response:
+        """Run the same suite version, model version and seed again, linked to this run."""
+        original = self.get_object()
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        run = services.run_rerun(
+            run=original,
+            started_by=request.user,  # type: ignore[arg-type]
+            started_by_token=token,
+        )
+        run.refresh_from_db()
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CheckResultSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -88,6 +88,10 @@ class EvaluationRun(models.Model):
     due_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     seed = models.PositiveIntegerField(default=0)
     shard_size = models.PositiveIntegerField(default=256)  # work units per shard
+    # A rerun from the original's manifest; whether it reproduced is in manifest["rerun_of"].
+    rerun_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns"
+    )
     # Overall verdict once finished (blank until then): pass only if every check passes;
     # else fail, incomplete, insufficient_data or inconclusive (CheckResult.Verdict).
     verdict = models.CharField(max_length=20, blank=True)
