@@ -73,7 +73,7 @@ def test_newcombe_paired_never_collapses_when_every_pair_agrees(n: int, agree: b
     assert ours.value == 0.0
     assert ours.low is not None and ours.high is not None
     assert ours.low < 0 < ours.high
-    assert -1 <= ours.low and ours.high <= 1
+    assert ours.low >= -1 and ours.high <= 1
 
 
 @pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(7, 34, 1, 34), (0, 16, 15, 72), (0, 3, 3, 3)])

@@ -24,15 +24,35 @@ AT_MOST = Threshold("accuracy", "accuracy", None, "<=", 0.6)
         (m(0.8, 0.71, 0.88), AT_LEAST, "pass", "pass: 95 % CI lower bound 0.71 >= 0.6"),
         (m(0.8, 0.6, 0.88), AT_LEAST, "pass", "pass: 95 % CI lower bound 0.6 >= 0.6"),
         (m(0.5, 0.41, 0.59), AT_LEAST, "fail", "fail: 95 % CI upper bound 0.59 < 0.6"),
-        (m(0.65, 0.55, 0.74), AT_LEAST, "inconclusive", "inconclusive: 95 % CI [0.55, 0.74] contains 0.6"),
+        (
+            m(0.65, 0.55, 0.74),
+            AT_LEAST,
+            "inconclusive",
+            "inconclusive: 95 % CI [0.55, 0.74] contains 0.6",
+        ),
         # The case: 0.333 [0, 0.667] used to pass ">= 0.3".
-        (m(0.333, 0.0, 0.667, n=3), Threshold("accuracy", "accuracy", None, ">=", 0.3), "insufficient_data", "insufficient data: n = 3 < 30"),
+        (
+            m(0.333, 0.0, 0.667, n=3),
+            Threshold("accuracy", "accuracy", None, ">=", 0.3),
+            "insufficient_data",
+            "insufficient data: n = 3 < 30",
+        ),
         (m(0.4, 0.3, 0.5), AT_MOST, "pass", "pass: 95 % CI upper bound 0.5 <= 0.6"),
         (m(0.8, 0.7, 0.9), AT_MOST, "fail", "fail: 95 % CI lower bound 0.7 > 0.6"),
-        (m(0.6, 0.5, 0.7), AT_MOST, "inconclusive", "inconclusive: 95 % CI [0.5, 0.7] contains 0.6"),
-        (m(None, None, None, n=0), AT_LEAST, "not_evaluated", "not evaluated: metric undefined: n = 0"),
+        (
+            m(0.6, 0.5, 0.7),
+            AT_MOST,
+            "inconclusive",
+            "inconclusive: 95 % CI [0.5, 0.7] contains 0.6",
+        ),
+        (
+            m(None, None, None, n=0),
+            AT_LEAST,
+            "not_evaluated",
+            "not evaluated: metric undefined: n = 0",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_threshold_verdict_follows_its_interval(
     metric: MetricValue, threshold: Threshold, verdict: str, reason: str
 ) -> None:
