@@ -112,3 +112,17 @@ def test_length_alone_picks_gold_yet_the_check_does_not_pass(tiny: LoadedModel) 
     assert any(
         r["item_id"] == "len-0::prior" and r["context"] == "Answer:" for r in result["items"]
     )
+
+
+def test_the_seed_reaches_the_false_confidence_proposals(tiny: LoadedModel) -> None:
+    items = [
+        Item(f"q{i}", f"Question {i}?", {k: f"option {k}" for k in "ABCD"}, ("A",))
+        for i in range(12)
+    ]
+
+    def proposals(seed: int) -> list[str]:
+        result = evaluate(tiny, items, ["hallucination"], {}, seed=seed)
+        return [r["context"] for r in result["items"] if r["item_id"].endswith("::fct")]
+
+    assert proposals(1) == proposals(1)
+    assert proposals(1) != proposals(2)

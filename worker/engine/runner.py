@@ -124,7 +124,8 @@ def evaluate(
     units: dict[tuple[Any, ...], Item] = {}
     for name in checks:
         check = registry[name]
-        suite = dict(config)
+        # The run's seed reaches everything random a check prepares (FCT proposals).
+        suite = {**config, "seed": seed}
         mode = check.mode(suite)
         if mode not in _MODES:
             raise ValueError(f"check {name!r} asked for unknown mode {mode!r}")
