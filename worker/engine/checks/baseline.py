@@ -12,7 +12,7 @@ from worker.engine.choice import prior_of
 from worker.engine.stats import Interval
 from worker.engine.types import Item, ItemScore, MetricValue
 
-BASELINE_NOTE = "a pass must beat the option-prior baseline (options without the question)"
+BASELINE_NOTE = "a pass must beat the option-prior baseline: the options without the question"
 
 CorrectFn = Callable[[Item, str], bool]
 
