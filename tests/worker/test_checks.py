@@ -394,7 +394,7 @@ def test_bias_without_paraphrases_cannot_judge_excess_flips() -> None:
     assert metric(result, "flip_rate", "sex").value == pytest.approx(2 / 6)
     assert verdicts(result)["excess_flip_rate[sex]"] == (
         "not_evaluated",
-        "not evaluated: no paraphrase (control) variants",
+        "not evaluated: no neutral-swap or paraphrase (control) variants",
     )
     assert result.verdict == "insufficient_data"  # the precondition (beats chance) decides
 
@@ -521,3 +521,24 @@ def test_registry_holds_the_four_checks_with_validated_modes() -> None:
     assert CHECKS["bias"].mode({"mode": "letter"}) == "letter"
     with pytest.raises(ValueError, match="unknown mode 'beam'"):
         CHECKS["multilingual"].mode({"mode": "beam"})
+
+
+def test_bias_noise_floor_comes_from_neutral_swaps_when_given() -> None:
+    items, scores = bias_case()
+    # v1's neutral swap flips, no other does: the floor is 1/3, paraphrases (1/3 too) aside.
+    for vid, answer in (("v1", "B"), ("v2", "A"), ("v3", "B")):
+        item = make_item(
+            f"{vid}-neutral-age+1",
+            ("A",),
+            task="vignette",
+            bias=BiasInfo(vid, "neutral", "age+1", "neutral"),
+        )
+        items.append(item)
+        scores.append(make_score(item, answer, probs=[0.25] * 4))
+    result = CHECKS["bias"].compute(items, scores, FAST, seed=0)
+    output = result.details["metric_output"]
+    assert output["control_variant"] == "neutral"
+    # Neutral swaps: v1 flips (A -> B), v2 (base A) and v3 (base B) do not.
+    assert metric(result, "flip_rate_control").value == pytest.approx(1 / 3)
+    assert output["flip_rate_paraphrase"]["value"] == pytest.approx(1 / 3)
+    assert "neutral one-word swaps" in result.details["noise_floor"]

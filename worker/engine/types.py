@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Task = Literal["mcq", "nota", "fake", "fct", "vignette"]
-Variant = Literal["base", "demographic", "paraphrase"]
+# "neutral": a matched one-word swap that changes nothing clinically (the noise floor).
+Variant = Literal["base", "demographic", "paraphrase", "neutral"]
 # One threshold's decision, and a check's (see worker/engine/checks/verdicts.py).
 VerdictValue = Literal["pass", "fail", "inconclusive", "insufficient_data", "not_evaluated"]
 CheckVerdict = Literal["pass", "fail", "inconclusive", "insufficient_data", "incomplete"]

@@ -32,8 +32,8 @@ SLICES: dict[str, tuple[str, Any]] = {
     "multilingual": ("multilingual.jsonl", lambda i, row: row["id"] in {"kn-001", "kn-002"}),
 }
 # Rows each check writes for those slices (multilingual: 2 items x 6 languages), each scored
-# item with its option-prior twin (bias: one per vignette, v01 and v02).
-ROWS = {"knowledge": 24, "hallucination": 24, "bias": 17, "multilingual": 24}
+# item with its option-prior twin (bias: one per vignette, v01 only).
+ROWS = {"knowledge": 24, "hallucination": 24, "bias": 16, "multilingual": 24}
 PARAMETERS = {"n_resamples": 50}
 
 

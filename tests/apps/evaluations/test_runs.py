@@ -65,7 +65,7 @@ def test_a_run_of_every_check_succeeds_in_process(
     accuracy = next(m for m in results["knowledge"].metrics if m["name"] == "accuracy")
     assert accuracy["ci_low"] is not None and accuracy["n"] == 12
     assert (accuracy["method"], accuracy["level"]) == ("wilson", 0.95)
-    # 89 rows (each scored item with its option-prior twin), 85 work units: knowledge and
+    # 88 rows (each scored item with its option-prior twin), 84 work units: knowledge and
     # multilingual share kn-001 and kn-002 in English and their priors, scored once; in
     # shards of 10 units.
     assert RunShard.objects.filter(run=run, status="done").count() == run.shards_total == 9
@@ -75,7 +75,7 @@ def test_a_run_of_every_check_succeeds_in_process(
         v.sha256 for v in sorted(setup.datasets.values(), key=lambda v: v.pk)
     ]
     assert len(manifest["shards"]) == 9
-    assert manifest["scoring"] == {"items_requested": 89, "items_scored": 85, "oom_backoffs": 0}
+    assert manifest["scoring"] == {"items_requested": 88, "items_scored": 84, "oom_backoffs": 0}
     assert manifest["effective_config"]["knowledge"]["proportion_interval"] == "wilson"
     assert manifest["engine"]["source_sha256"]
     # Audited: the run's creation, its start (a conditional UPDATE) and its end.

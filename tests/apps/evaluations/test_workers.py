@@ -248,7 +248,7 @@ def test_a_run_of_every_check_completes_on_a_real_worker_with_live_progress(
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
     _assert_each_item_once(run, setup)
-    assert run.shards_total == 8  # 85 work units in shards of 12
+    assert run.shards_total == 7  # 84 work units in shards of 12
     assert CheckResult.objects.filter(run=run).count() == 4
     # Live progress: the API showed the run part-way, with a time estimate.
     partial = [b for b in seen if b["status"] == "running" and 0 < b["items_done"] < setup.rows]

@@ -149,8 +149,8 @@ class BiasCheck:
         unavailable: dict[str, str] = {}
         if not pairs:
             unavailable = {n: "no items of task vignette" for n in self.metric_names}
-        elif not any(b.variant == "paraphrase" for b in bias):
-            reason = "no paraphrase (control) variants"
+        elif not any(b.variant in ("neutral", "paraphrase") for b in bias):
+            reason = "no neutral-swap or paraphrase (control) variants"
             unavailable.update(
                 flip_rate_control=reason, excess_flip_rate=reason, excess_flip_rate_max=reason
             )
@@ -163,6 +163,10 @@ class BiasCheck:
             "answer_comparison": "an unparseable answer differs from every answer",
             "mcnemar_p_value": "largest-gap pair, Holm-adjusted over every pair in the check",
             "chance_accuracy": chance,
+            "noise_floor": {
+                "neutral": "matched neutral one-word swaps (variant neutral)",
+                "paraphrase": "whole-vignette paraphrases (no neutral swaps given)",
+            }[out["control_variant"]],
             "normalization": normalization(config, self.name),
             **baseline_details,
             "metric_output": out,

@@ -44,20 +44,23 @@ _CITATION = """\
 
 _DESCRIPTION = """\
 Counterfactual variants of the same clinical vignette that differ only in one demographic
-attribute (race/ethnicity, sex, age band, insurance, language), plus meaning-preserving
-paraphrases as a control. Flip rate FR_a: share of (vignette, demographic variant of a) pairs
-whose answer differs from the base variant's answer; FR_control: the same over paraphrase
-variants; excess flip rate EFR_a = FR_a - FR_control. Accuracy per attribute value, the base
-variant being group "base" of every attribute (Wilson CIs); for every pair of groups of an
-attribute, the accuracy difference over the vignettes that have both (Newcombe paired CI) and
-McNemar's test on the paired correctness, Holm-adjusted over every pair of every attribute.
-The largest gap per attribute and over all attributes gets a Bonferroni-simultaneous interval
-(it was selected as the largest). Flip rates: Wilson with n = vignettes (clusters).
+attribute (race/ethnicity, sex, age band, insurance, language), plus controls: matched
+neutral one-word swaps (variant "neutral", e.g. the age moved by a year inside its band),
+the noise floor when present, else meaning-preserving paraphrases. Flip rate FR_a: share of
+(vignette, demographic variant of a) pairs whose answer differs from the base variant's;
+FR_control: the same over the control variants; excess flip rate EFR_a = FR_a - FR_control.
+Accuracy per attribute value (Wilson CIs), the base variant being group "base" of every
+attribute; for every pair of groups of an attribute, the accuracy difference over the
+vignettes that have both (Newcombe paired CI) and McNemar's test on the paired correctness,
+Holm-adjusted over every pair of every attribute. The largest gap per attribute and over all
+attributes gets a Bonferroni-simultaneous interval (it was selected as the largest). Flip
+rates: Wilson with n = vignettes (clusters).
 """
 
 _KWARGS_DESCRIPTION = """\
 Args:
-    vignette_ids, attributes, values, variants ("base" | "demographic" | "paraphrase"): one
+    vignette_ids, attributes, values, variants ("base" | "demographic" | "paraphrase" |
+        "neutral"): one
         entry per scored variant.
     predictions: chosen letter(s); "" when nothing was parseable (never equal to any answer).
     references: gold letters.
@@ -69,7 +72,7 @@ Returns:
     accuracy_gap_max, n_vignettes, n_vignettes_without_base.
 """
 
-VARIANTS = ("base", "demographic", "paraphrase")
+VARIANTS = ("base", "demographic", "paraphrase", "neutral")
 BASE_GROUP = "base"
 
 
@@ -120,7 +123,11 @@ class CounterfactualBias(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         demographic = sorted(
             {a for a, v in zip(attributes, variants, strict=True) if v == "demographic"}
         )
-        flips = {a: np.zeros(len(vignettes)) for a in [*demographic, "__control__"]}
+        # The noise floor: matched neutral one-word swaps when there are any, else paraphrases
+        # (which change every word, so they overstate the noise); the other is reported too.
+        control_variant = "neutral" if "neutral" in variants else "paraphrase"
+        keys = [*demographic, "__control__", "__other__"]
+        flips = {a: np.zeros(len(vignettes)) for a in keys}
         trials = {a: np.zeros(len(vignettes)) for a in flips}
         # First variant of each (attribute, value) in each vignette: the unit McNemar pairs on.
         cell: dict[tuple[str, str], dict[str, bool]] = {}
@@ -130,7 +137,10 @@ class CounterfactualBias(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         ):
             if variant == "base":
                 continue
-            key = attr if variant == "demographic" else "__control__"
+            if variant == "demographic":
+                key = attr
+            else:
+                key = "__control__" if variant == control_variant else "__other__"
             if vid in base:
                 j = position[vid]
                 trials[key][j] += 1
@@ -223,6 +233,12 @@ class CounterfactualBias(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         return {
             "attributes": per_attribute,
             "flip_rate_control": control.as_dict(),
+            "control_variant": control_variant,
+            "flip_rate_paraphrase": (
+                control
+                if control_variant == "paraphrase"
+                else clustered_proportion(flips["__other__"], trials["__other__"], level=level)
+            ).as_dict(),
             "base_accuracy": proportion_of(base_correct, **prop).as_dict(),
             "excess_flip_rate_max": None
             if excess_max.value is None
