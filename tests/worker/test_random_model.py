@@ -40,7 +40,7 @@ def test_random_model_earns_no_pass_on_any_check_through_the_cli(
         "evaluate", "--model", str(tiny_model_dir),
         "--dataset", f"knowledge={_head(FIXTURES / 'knowledge.jsonl', tmp_path / 'k.jsonl', 40)}",
         "--dataset", f"hallucination={FIXTURES / 'hallucination.jsonl'}",
-        "--dataset", f"bias={_head(FIXTURES / 'bias_vignettes.jsonl', tmp_path / 'b.jsonl', 51)}",
+        "--dataset", f"bias={_head(FIXTURES / 'bias_vignettes.jsonl', tmp_path / 'b.jsonl', 48)}",
         "--dataset",
         f"multilingual={_head(FIXTURES / 'multilingual.jsonl', tmp_path / 'm.jsonl', 60)}",
         "--check", "knowledge,hallucination,bias,multilingual",
