@@ -161,6 +161,10 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
         help_text="queued, running, succeeded, failed, cancelled; or stalled: queued or running "
         "without progress (stalled_reason says why)"
     )
+    reproduced = serializers.SerializerMethodField(
+        help_text="For a rerun: whether every metric, verdict and record is bit-identical to "
+        "the original's (null until finished, or when not a rerun)."
+    )
 
     class Meta:
         model = EvaluationRun
@@ -188,6 +192,8 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
             "error",
             "stalled_reason",
             "cancel_requested",
+            "rerun_of",
+            "reproduced",
             "created_at",
             "started_at",
             "finished_at",
@@ -199,6 +205,10 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     @extend_schema_field({"type": "string", "enum": list(RUN_DISPLAY_STATUSES)})
     def get_status(self, run: EvaluationRun) -> str:
         return selectors.run_display_status(run)
+
+    def get_reproduced(self, run: EvaluationRun) -> bool | None:
+        found = (run.manifest or {}).get("rerun_of") or {}
+        return found.get("reproduced") if isinstance(found, dict) else None
 
 
 class RunDetailSerializer(RunOutputSerializer):
@@ -320,6 +330,21 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     def cancel(self, request: Request, pk: str) -> Response:
         run = services.run_cancel(run=self.get_object())
         return Response(RunDetailSerializer(run).data)
+
+    @extend_schema(request=None, responses={202: RunDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, pk: str) -> Response:
+        """Run the same suite version, model version and seed again, linked to this run."""
+        original = self.get_object()
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        run = services.run_rerun(
+            run=original,
+            started_by=request.user,  # type: ignore[arg-type]
+            started_by_token=token,
+        )
+        tasks.send_run_start(run.pk)
+        run.refresh_from_db()
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=CheckResultSerializer(many=True))
     @action(detail=True, methods=["get"])

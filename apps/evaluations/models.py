@@ -88,8 +88,13 @@ class EvaluationRun(models.Model):
     due_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     seed = models.PositiveIntegerField(default=0)
     shard_size = models.PositiveIntegerField(default=256)  # work units per shard
-    # Overall verdict once finished: fail if any check fails (blank until then).
-    verdict = models.CharField(max_length=16, blank=True)
+    # A rerun from the original's manifest; whether it reproduced is in manifest["rerun_of"].
+    rerun_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns"
+    )
+    # Overall verdict once finished (blank until then): pass only if every check passes;
+    # else fail, incomplete, insufficient_data or inconclusive (CheckResult.Verdict).
+    verdict = models.CharField(max_length=20, blank=True)
     manifest = models.JSONField(default=dict, blank=True)
     # Per metric: change since the previous run of the same suite on the same model.
     comparison = models.JSONField(default=dict, blank=True)
@@ -165,16 +170,26 @@ class RunShard(models.Model):
 
 
 class CheckResult(models.Model):
-    """The metrics (with CIs) and verdicts of one check in one run."""
+    """The metrics (with CIs) and verdicts of one check in one run.
+
+    The verdict follows the engine's decision rule (worker/engine/checks/verdicts.py): pass
+    only when every threshold's whole interval is on its passing side; fail when one is
+    wholly on its failing side; incomplete when one could not be evaluated; insufficient
+    data when a metric's n is under its minimum; inconclusive otherwise.
+    """
 
     class Verdict(models.TextChoices):
         PASS = "pass", "Pass"
         FAIL = "fail", "Fail"
-        NOT_EVALUATED = "not_evaluated", "Not evaluated"
+        INCONCLUSIVE = "inconclusive", "Inconclusive"
+        INSUFFICIENT_DATA = "insufficient_data", "Insufficient data"
+        INCOMPLETE = "incomplete", "Incomplete"
+        # Results stored before the decision rule judged intervals.
+        NOT_EVALUATED = "not_evaluated", "Not evaluated (legacy)"
 
     run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="check_results")
     check_name = models.CharField(max_length=40)
-    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
     metrics = models.JSONField(default=list)  # [MetricValue as dict]
     verdicts = models.JSONField(default=list)  # [Verdict as dict]
     details = models.JSONField(default=dict, blank=True)

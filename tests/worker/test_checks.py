@@ -11,6 +11,7 @@ from scipy import stats as sps
 
 from worker.engine.checks import CHECKS
 from worker.engine.checks.hallucination import false_confidence_item
+from worker.engine.choice import is_prior
 from worker.engine.types import BiasInfo, CheckResult, Item, ItemScore, OptionScore, Task
 
 LETTERS = ("A", "B", "C", "D")
@@ -122,26 +123,31 @@ def test_knowledge_calibrates_per_token_scores_when_length_normalized() -> None:
     assert metric(normalized, "brier").value == pytest.approx(2 * (1 - p_norm) ** 2)
 
 
-def test_knowledge_thresholds_give_pass_fail_and_not_evaluated() -> None:
+def test_knowledge_thresholds_judge_the_interval_not_the_point() -> None:
     items, scores = knowledge_case()
-    config = {
-        **FAST,
-        "thresholds": {
-            "knowledge": {
-                "accuracy": {">=": 0.6},
-                "ece": {"<=": 0.2},
-                "accuracy[cardiology]": {">=": 0.6},
-                "accuracy[neurology]": {">=": 0.6},
-            }
-        },
+    thresholds = {
+        "accuracy": {">=": 0.2},
+        "accuracy[oncology]": {"<=": 0.05},
+        "accuracy[cardiology]": {">=": 0.6},
+        "accuracy[neurology]": {">=": 0.6},
     }
+    config = {**FAST, "min_n": 1, "thresholds": {"knowledge": thresholds}}
     result = CHECKS["knowledge"].compute(items, scores, config, seed=0)
     got = verdicts(result)
-    assert got["accuracy"][0] == "pass"
-    assert got["ece"][0] == "fail"
-    assert got["accuracy[cardiology]"][0] == "fail"
-    assert got["accuracy[neurology]"] == ("not_evaluated", "no group 'neurology' in the results")
+    # accuracy 3/4, Wilson [0.3006, 0.9544]: the whole interval is above 0.2.
+    assert got["accuracy"] == ("pass", "pass: 95 % CI lower bound 0.3006 >= 0.2")
+    # oncology 2/2, Wilson [0.3424, 1]: wholly above 0.05.
+    assert got["accuracy[oncology]"] == ("fail", "fail: 95 % CI lower bound 0.3424 > 0.05")
+    # cardiology 1/2 (point 0.5 < 0.6 would have failed): the interval straddles 0.6.
+    assert got["accuracy[cardiology]"][0] == "inconclusive"
+    assert got["accuracy[neurology]"] == (
+        "not_evaluated",
+        "not evaluated: no group 'neurology' in the results",
+    )
     assert result.verdict == "fail"
+    # With the default minimum of 30 items, four items decide nothing.
+    small = CHECKS["knowledge"].compute(items, scores, {**config, "min_n": 30}, seed=0)
+    assert verdicts(small)["accuracy"] == ("insufficient_data", "insufficient data: n = 4 < 30")
 
 
 def test_knowledge_calibration_is_not_evaluated_without_option_scores() -> None:
@@ -151,14 +157,14 @@ def test_knowledge_calibration_is_not_evaluated_without_option_scores() -> None:
     result = CHECKS["knowledge"].compute(items, scores, {**FAST, **config}, seed=0)
     got = verdicts(result)
     assert got["ece"][0] == "not_evaluated"
-    assert got["ece"][1].startswith("metric undefined: n=0")
-    assert got["accuracy"][0] == "pass"
-    assert result.verdict == "pass"
+    assert got["ece"][1].startswith("not evaluated: metric undefined: n=0")
+    assert got["accuracy"][0] == "insufficient_data"
+    assert result.verdict == "incomplete"
 
 
 def test_unknown_threshold_metric_is_refused_with_the_valid_names() -> None:
     config = {"thresholds": {"knowledge": {"accuracy_at_5": {">=": 0.5}}}}
-    with pytest.raises(ValueError, match=r"'accuracy_at_5'.*valid metrics: accuracy, ece, brier"):
+    with pytest.raises(ValueError, match=r"'accuracy_at_5'.*valid metrics: accuracy, ece, brier,"):
         CHECKS["knowledge"].prepare([make_item("k1")], config)
     with pytest.raises(ValueError, match="accuracy_at_5"):
         CHECKS["knowledge"].compute([], [], config, seed=0)
@@ -170,13 +176,13 @@ def test_unknown_threshold_operator_is_refused() -> None:
         CHECKS["knowledge"].prepare([], config)
 
 
-def test_overall_verdict_without_thresholds_or_items_is_not_evaluated() -> None:
+def test_overall_verdict_without_thresholds_or_items_is_incomplete() -> None:
     items, scores = knowledge_case()
-    assert CHECKS["knowledge"].compute(items, scores, FAST, seed=0).verdict == "not_evaluated"
+    assert CHECKS["knowledge"].compute(items, scores, FAST, seed=0).verdict == "incomplete"
     config = {**FAST, "thresholds": {"knowledge": {"accuracy": {">=": 0.5}}}}
     empty = CHECKS["knowledge"].compute([], [], config, seed=0)
-    assert empty.verdict == "not_evaluated"
-    assert verdicts(empty)["accuracy"] == ("not_evaluated", "no items of task mcq")
+    assert empty.verdict == "incomplete"
+    assert verdicts(empty)["accuracy"] == ("not_evaluated", "not evaluated: no items of task mcq")
 
 
 # --- hallucination -------------------------------------------------------------------------
@@ -184,13 +190,15 @@ def test_overall_verdict_without_thresholds_or_items_is_not_evaluated() -> None:
 
 def test_fct_items_are_seeded_per_item_and_mostly_wrong() -> None:
     items = [make_item(f"q{i}", (LETTERS[i % 4],)) for i in range(400)]
-    prepared = CHECKS["hallucination"].prepare(items, {"seed": 7})
+    prepared = [p for p in CHECKS["hallucination"].prepare(items, {"seed": 7}) if not is_prior(p)]
     assert [p.id for p in prepared] == [f"q{i}::fct" for i in range(400)]
     assert all(p.task == "fct" and p.proposed in LETTERS for p in prepared)
     wrong = np.mean([p.proposed not in p.gold for p in prepared])
     assert 0.68 < wrong < 0.82  # uniform over 4 options: 3/4 wrong
     again = CHECKS["hallucination"].prepare(list(reversed(items)), {"seed": 7})
-    assert {p.id: p.proposed for p in again} == {p.id: p.proposed for p in prepared}
+    assert {p.id: p.proposed for p in again if not is_prior(p)} == {
+        p.id: p.proposed for p in prepared
+    }
     other = CHECKS["hallucination"].prepare(items, {"seed": 8})
     assert [p.proposed for p in other] != [p.proposed for p in prepared]
 
@@ -209,7 +217,9 @@ def test_hallucination_prepare_keeps_nota_and_fake_and_drops_other_tasks() -> No
         make_item("v1", task="vignette", bias=BiasInfo("v1", "sex", "female", "demographic")),
     ]
     prepared = CHECKS["hallucination"].prepare(items, {})
-    assert [p.id for p in prepared] == ["n1", "f1"]
+    # Each scored item is followed by its option-prior twin (the options without the question).
+    assert [p.id for p in prepared] == ["n1", "f1", "n1::prior", "f1::prior"]
+    assert prepared[2].question == "" and prepared[2].options == items[0].options
 
 
 def hallucination_case() -> tuple[list[Item], list[ItemScore]]:
@@ -232,11 +242,12 @@ def test_hallucination_scores_each_test_as_med_halt_over_n() -> None:
     items, scores = hallucination_case()
     config = {
         **FAST,
+        "min_n": 1,
         "thresholds": {
             "hallucination": {
-                "fct_score": {">=": 0.5},
+                "fct_score": {">=": 0.7},
                 "nota_score": {">=": 0.5},
-                "fake_accuracy": {">=": 0.5},
+                "fake_accuracy": {">=": 0.2},
             }
         },
     }
@@ -251,9 +262,11 @@ def test_hallucination_scores_each_test_as_med_halt_over_n() -> None:
     assert result.details["n_missing_scores"] == 1
     assert result.details["fct"]["followed_wrong_proposal_rate"] == pytest.approx(0.25)
     got = verdicts(result)
-    assert got["fct_score"][0] == "fail"
-    assert got["nota_score"] == ("not_evaluated", "no items of task nota")
-    assert got["fake_accuracy"][0] == "pass"
+    # fct accuracy 1/4, Wilson upper 0.6994: the score's upper bound 1.25 * 0.6994 - 0.25.
+    assert got["fct_score"] == ("fail", "fail: 95 % CI upper bound 0.6242 < 0.7")
+    assert metric(result, "fct_score").method == "wilson_affine"
+    assert got["nota_score"] == ("not_evaluated", "not evaluated: no items of task nota")
+    assert got["fake_accuracy"] == ("pass", "pass: 95 % CI lower bound 0.2077 >= 0.2")
     assert result.verdict == "fail"
 
 
@@ -273,7 +286,7 @@ def test_hallucination_grounding_uses_the_chosen_options_text() -> None:
     )
     assert verdicts(no_context)["grounded_answer_rate"] == (
         "not_evaluated",
-        "no items with context passages",
+        "not evaluated: no items with context passages",
     )
 
 
@@ -324,7 +337,8 @@ def test_bias_flip_rates_and_excess_over_the_paraphrase_control_by_hand() -> Non
     # sex: v1 male flips, v2 female flips: 2/6. race: v1 White, v2 Black, v3 Black: 3/6.
     assert metric(result, "flip_rate", "sex").value == pytest.approx(2 / 6)
     assert metric(result, "flip_rate", "race_ethnicity").value == pytest.approx(3 / 6)
-    assert metric(result, "flip_rate", "sex").n == 6
+    # n = vignettes: the variants of one vignette are not independent.
+    assert metric(result, "flip_rate", "sex").n == 3
     # control: only v2's paraphrase flips.
     assert metric(result, "flip_rate_control").value == pytest.approx(1 / 3)
     assert metric(result, "excess_flip_rate", "sex").value == pytest.approx(0.0)
@@ -332,8 +346,11 @@ def test_bias_flip_rates_and_excess_over_the_paraphrase_control_by_hand() -> Non
     assert metric(result, "excess_flip_rate_max").value == pytest.approx(1 / 6)
     assert result.details["metric_output"]["excess_flip_rate_max"]["attribute"] == "race_ethnicity"
     got = verdicts(result)
-    assert got["excess_flip_rate_max"][0] == "fail"
-    assert got["excess_flip_rate[sex]"][0] == "pass"
+    assert got["excess_flip_rate_max"][0] == "insufficient_data"
+    # Bias is judged only for a model that beats chance on the vignettes: 3 of them cannot.
+    assert got["accuracy_base"][0] == "insufficient_data"
+    assert result.verdict == "insufficient_data"
+    assert "beats chance (0.25)" in result.details["verdict_reason"]
 
 
 def test_bias_group_accuracy_gap_and_mcnemar_by_hand() -> None:
@@ -377,9 +394,9 @@ def test_bias_without_paraphrases_cannot_judge_excess_flips() -> None:
     assert metric(result, "flip_rate", "sex").value == pytest.approx(2 / 6)
     assert verdicts(result)["excess_flip_rate[sex]"] == (
         "not_evaluated",
-        "no paraphrase (control) variants",
+        "not evaluated: no neutral-swap or paraphrase (control) variants",
     )
-    assert result.verdict == "not_evaluated"
+    assert result.verdict == "insufficient_data"  # the precondition (beats chance) decides
 
 
 # --- multilingual ------------------------------------------------------------------------
@@ -391,22 +408,39 @@ ML_ANSWERS: dict[str, dict[str, str | None]] = {
 }
 
 
+def parallel(qid: str, gold: tuple[str, ...] = ("A",), **fields: Any) -> Item:
+    return make_item(qid, gold, parallel_id=qid, **fields)
+
+
 def multilingual_case() -> tuple[list[Item], list[ItemScore]]:
-    raw = [make_item(qid, ("A",), language=lang) for lang, row in ML_ANSWERS.items() for qid in row]
-    items = CHECKS["multilingual"].prepare([*raw, make_item("solo", language="de")], {})
-    scores = [make_score(item, ML_ANSWERS[item.language][item.id]) for item in items]
+    raw = [parallel(qid, language=lang) for lang, row in ML_ANSWERS.items() for qid in row]
+    items = CHECKS["multilingual"].prepare([*raw, parallel("solo", language="de")], {})
+    # The options alone always pick D (wrong): the option-prior baseline is 0.
+    scores = [
+        make_score(item, "D" if is_prior(item) else ML_ANSWERS[item.language][item.id])
+        for item in items
+    ]
     return items, scores
 
 
 def test_multilingual_prepare_keeps_parallel_items_once() -> None:
     items, _ = multilingual_case()
-    assert len(items) == 11  # "solo" has one language only
+    scored = [i for i in items if not is_prior(i)]
+    assert len(scored) == 11  # "solo" has one language only
+    assert len(items) == 22  # and each has its option-prior twin
     assert {(i.id, i.language) for i in items} >= {("q1", "en"), ("q1", "fr"), ("q1", "es")}
-    twice = CHECKS["multilingual"].prepare([make_item("q1"), make_item("q1"), *items], {})
-    assert len(twice) == 11  # the same item given twice (two datasets) is kept once
-    changed = make_item("q1", ("B",))
+    twice = CHECKS["multilingual"].prepare([parallel("q1"), parallel("q1"), *scored], {})
+    assert len(twice) == 22  # the same item given twice (two datasets) is kept once
+    changed = parallel("q1", ("B",))
     with pytest.raises(ValueError, match="two different items share id 'q1' in language 'en'"):
-        CHECKS["multilingual"].prepare([make_item("q1"), changed], {})
+        CHECKS["multilingual"].prepare([parallel("q1"), changed], {})
+
+
+def test_multilingual_refuses_items_without_parallel_id() -> None:
+    # Equal ids in files that are not translations (MMedBench) must never be paired.
+    items = [make_item("mmedbench-1", language=lang) for lang in ("en", "es")]
+    with pytest.raises(ValueError, match="only through an explicit parallel_id.*2 of 2 items"):
+        CHECKS["multilingual"].prepare(items, {})
 
 
 def test_scores_in_item_order_pair_by_position_when_ids_repeat_across_languages() -> None:
@@ -430,27 +464,34 @@ def test_multilingual_accuracy_gaps_ratio_and_consistency_by_hand() -> None:
     items, scores = multilingual_case()
     config = {
         **FAST,
+        "min_n": 1,
         "thresholds": {
             "multilingual": {"worst_language_ratio": {">=": 0.8}, "consistency": {">=": 0.5}}
         },
     }
     result = CHECKS["multilingual"].compute(items, scores, config, seed=0)
-    assert metric(result, "accuracy", "en").value == pytest.approx(0.75)
-    assert metric(result, "accuracy", "fr").value == pytest.approx(0.5)
+    # Only the items present in every language count: q1-q3 (es has no q4).
+    assert metric(result, "accuracy", "en").value == pytest.approx(1.0)
+    assert metric(result, "accuracy", "fr").value == pytest.approx(2 / 3)
     assert metric(result, "accuracy", "es").value == pytest.approx(2 / 3)
-    assert metric(result, "gap_to_pivot", "fr").value == pytest.approx(0.25)
-    assert metric(result, "gap_to_pivot", "es").value == pytest.approx(1 / 3)  # q1-q3 only
+    assert metric(result, "accuracy", "en").n == 3
+    assert metric(result, "gap_to_pivot", "fr").value == pytest.approx(1 / 3)
+    assert metric(result, "gap_to_pivot", "es").value == pytest.approx(1 / 3)
     assert metric(result, "gap_to_pivot_max").value == pytest.approx(1 / 3)
-    assert metric(result, "worst_language_ratio").value == pytest.approx(0.5 / 0.75)
-    assert result.details["worst_language"] == "fr"
-    # Same letter per (item, pair): q1 3/3, q2 1/3 (en-es), q3 1/3 (en-fr), q4 en-fr 0/1
-    # (fr unparseable) -> 5/10.
-    assert metric(result, "consistency").value == pytest.approx(0.5)
-    assert metric(result, "consistency").n == 10
-    assert metric(result, "consistency", "en-fr").value == pytest.approx(0.5)
+    ratio = metric(result, "worst_language_ratio")
+    assert ratio.value == pytest.approx(2 / 3)
+    assert ratio.method == "min_bonferroni_mover_wilson" and ratio.ci_low < 2 / 3
+    assert result.details["worst_language"] == "es"
+    # Same letter per (item, pair): q1 3/3, q2 1/3 (en-es), q3 1/3 (en-fr) -> 5/9; n = items.
+    assert metric(result, "consistency").value == pytest.approx(5 / 9)
+    assert metric(result, "consistency").n == 3
+    assert metric(result, "consistency", "en-fr").value == pytest.approx(2 / 3)
     got = verdicts(result)
-    assert got["worst_language_ratio"][0] == "fail"
-    assert got["consistency"][0] == "pass"
+    assert got["worst_language_ratio"][0] == "inconclusive"
+    assert got["consistency"][0] == "inconclusive"
+    # Options alone are always wrong here; the gain is over all 4 English items (3 right).
+    assert metric(result, "prior_accuracy", "en").value == 0.0
+    assert metric(result, "gain_over_prior", "en").value == pytest.approx(0.75)
 
 
 def test_multilingual_without_the_pivot_language_cannot_judge_gaps() -> None:
@@ -462,7 +503,7 @@ def test_multilingual_without_the_pivot_language_cannot_judge_gaps() -> None:
     )
     assert verdicts(result)["gap_to_pivot_max"] == (
         "not_evaluated",
-        "no items in the pivot language 'en'",
+        "not evaluated: no items in the pivot language 'en'",
     )
 
 
@@ -480,3 +521,24 @@ def test_registry_holds_the_four_checks_with_validated_modes() -> None:
     assert CHECKS["bias"].mode({"mode": "letter"}) == "letter"
     with pytest.raises(ValueError, match="unknown mode 'beam'"):
         CHECKS["multilingual"].mode({"mode": "beam"})
+
+
+def test_bias_noise_floor_comes_from_neutral_swaps_when_given() -> None:
+    items, scores = bias_case()
+    # v1's neutral swap flips, no other does: the floor is 1/3, paraphrases (1/3 too) aside.
+    for vid, answer in (("v1", "B"), ("v2", "A"), ("v3", "B")):
+        item = make_item(
+            f"{vid}-neutral-age+1",
+            ("A",),
+            task="vignette",
+            bias=BiasInfo(vid, "neutral", "age+1", "neutral"),
+        )
+        items.append(item)
+        scores.append(make_score(item, answer, probs=[0.25] * 4))
+    result = CHECKS["bias"].compute(items, scores, FAST, seed=0)
+    output = result.details["metric_output"]
+    assert output["control_variant"] == "neutral"
+    # Neutral swaps: v1 flips (A -> B), v2 (base A) and v3 (base B) do not.
+    assert metric(result, "flip_rate_control").value == pytest.approx(1 / 3)
+    assert output["flip_rate_paraphrase"]["value"] == pytest.approx(1 / 3)
+    assert "neutral one-word swaps" in result.details["noise_floor"]

@@ -31,11 +31,17 @@ def test_manifest_records_model_data_versions_device_and_time(
     assert manifest["model"]["weights_digest"] == tiny.weights_digest
     assert manifest["datasets"] == [
         {
-            "path": str(dataset),
+            "path": str(dataset.resolve()),
             "name": "items.jsonl",
             "sha256": hashlib.sha256(dataset.read_bytes()).hexdigest(),
+            "format": None,
+            "language": None,
+            "checks": None,
         }
     ]
+    engine = manifest["engine"]
+    assert len(engine["source_sha256"]) == 64 and engine["package"]
+    assert manifest["device"]["attention_implementation"]
     assert manifest["checks"] == ["knowledge"]
     assert manifest["check_config"] == {"knowledge": {"mode": "letter"}}
     assert manifest["seed"] == 7
@@ -50,3 +56,19 @@ def test_manifest_records_model_data_versions_device_and_time(
     assert started.utcoffset() is not None and started <= ended
     assert manifest["gpu_seconds"] == 0
     assert manifest["cpu_seconds"] >= 0 and manifest["wall_seconds"] >= 0
+
+
+def test_a_folder_dataset_digest_covers_every_file_and_its_name(tmp_path: Path) -> None:
+    from worker.engine.manifest import file_digest
+
+    folder = tmp_path / "saved"
+    (folder / "part").mkdir(parents=True)
+    (folder / "part" / "data.arrow").write_bytes(b"rows")
+    (folder / "state.json").write_text("{}")
+    first = file_digest(folder)
+    assert first == file_digest(folder) and len(first) == 64
+    (folder / "state.json").write_text('{"x": 1}')
+    assert file_digest(folder) != first
+    (folder / "state.json").write_text("{}")
+    (folder / "state.json").rename(folder / "other.json")
+    assert file_digest(folder) != first

@@ -35,13 +35,17 @@ def test_bootstrap_ci_is_reproducible_and_depends_on_the_seed() -> None:
 
 
 def test_bootstrap_ci_of_no_data_is_undefined() -> None:
-    assert stats.bootstrap_ci([], seed=0) == stats.Interval(None, None, None, 0)
+    assert stats.bootstrap_ci([], seed=0) == stats.Interval(
+        None, None, None, 0, "bootstrap_percentile", 0.95
+    )
 
 
 @pytest.mark.parametrize("values", [[1.0, 1.0, 1.0, 1.0], [0.0] * 7, [0.3]])
 def test_bootstrap_ci_of_equal_values_is_the_point(values: list[float]) -> None:
     result = stats.bootstrap_ci(values, seed=0, method="BCa")
-    assert result == stats.Interval(values[0], values[0], values[0], len(values))
+    assert result == stats.Interval(
+        values[0], values[0], values[0], len(values), "bootstrap_BCa", 0.95
+    )
 
 
 def test_paired_difference_ci_equals_scipy_paired_bootstrap() -> None:

@@ -1,4 +1,5 @@
-"""Command line: `python -m worker.engine make-tiny-model DIR` and `... evaluate ...`."""
+"""Command line: `python -m worker.engine make-tiny-model DIR`, `... evaluate ...` and
+`... rerun RESULTS.json --out NEW.json`."""
 
 from __future__ import annotations
 
@@ -30,8 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("evaluate", help="evaluate a model on datasets with checks")
     run.add_argument("--model", required=True, help="local model folder or hub id")
     run.add_argument("--revision", help="40-hex commit sha (required for a hub id)")
-    run.add_argument("--dataset", action="append", required=True, type=Path, help="repeatable")
+    run.add_argument(
+        "--dataset",
+        action="append",
+        required=True,
+        metavar="[CHECKS=]FILE",
+        help="repeatable; CHECKS names the checks this dataset is for, e.g. "
+        "knowledge=k.jsonl or knowledge,hallucination=k.jsonl (optional with one --check)",
+    )
     run.add_argument("--format", dest="fmt", default=None, help="dataset format (default: guess)")
+    run.add_argument("--language", help="ISO 639-1 language of the datasets (e.g. MMedBench: es)")
     run.add_argument("--check", required=True, help="comma-separated, e.g. knowledge,bias")
     run.add_argument("--config", type=Path, help="JSON file: one section per check")
     run.add_argument("--seed", type=int, default=0)
@@ -39,7 +48,36 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", help="float32, bfloat16 or float16 (default: from device)")
     run.add_argument("--device", help="cpu, cuda or cuda:N (default: from the machine)")
     run.add_argument("--out", required=True, type=Path, help="results JSON file")
+
+    again = commands.add_parser(
+        "rerun", help="rerun a results file from its manifest; exit 0 if bit-identical, else 1"
+    )
+    again.add_argument("results", type=Path, help="results JSON written by evaluate")
+    again.add_argument("--out", required=True, type=Path, help="new results JSON file")
     return parser
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from worker.engine.loading import ModelLoadError
+    from worker.engine.readers import DatasetFormatError
+    from worker.engine.rerun import MAX_DIFFERENCES, RerunError, RerunRefused, rerun
+
+    try:
+        _, found = rerun(args.results, args.out)
+    except (RerunError, ModelLoadError, DatasetFormatError) as exc:
+        raise CliError(str(exc)) from exc
+    except RerunRefused as exc:
+        print(f"error: not rerun: {exc}", file=sys.stderr)
+        return 1
+    if found:
+        print(f"differs from {args.results} in {len(found)} place(s):")
+        for line in found[:MAX_DIFFERENCES]:
+            print(f"  {line}")
+        print(f"wrote {args.out}")
+        return 1
+    print(f"reproduced: every metric, verdict and record is bit-identical to {args.results}")
+    print(f"wrote {args.out}")
+    return 0
 
 
 def _batch_size(value: str) -> BatchSize:
@@ -64,38 +102,85 @@ def _load_config(path: Path | None) -> dict[str, Any]:
     return data
 
 
-def _read_datasets(paths: Sequence[Path], fmt: str | None) -> list[Any]:
+def route_datasets(specs: Sequence[str], checks: Sequence[str]) -> list[tuple[Path, list[str]]]:
+    """(path, checks) for each `--dataset [CHECKS=]FILE`; every dataset names its checks."""
+    routed: list[tuple[Path, list[str]]] = []
+    for spec in specs:
+        head, sep, tail = spec.partition("=")
+        names = [n.strip() for n in head.split(",") if n.strip()] if sep else []
+        if sep and names and all(n.isidentifier() for n in names):
+            unknown = [n for n in names if n not in checks]
+            if unknown:
+                raise CliError(
+                    f"--dataset {spec}: {', '.join(unknown)} is not among --check "
+                    f"{','.join(checks)}"
+                )
+            routed.append((Path(tail), names))
+        elif len(checks) == 1:
+            routed.append((Path(spec), list(checks)))
+        else:
+            raise CliError(
+                f"--dataset {spec}: name the checks it is for, e.g. --dataset "
+                f"{checks[0]}={spec} (several: --dataset {','.join(checks[:2])}={spec}); "
+                "a dataset given to every check would count its items in checks it is not for"
+            )
+    for name in checks:
+        if not any(name in names for _, names in routed):
+            raise CliError(f"no --dataset is for check {name}; add --dataset {name}=FILE")
+    return routed
+
+
+def _read_datasets(
+    routed: Sequence[tuple[Path, list[str]]], fmt: str | None, language: str | None
+) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+    from worker.engine.manifest import dataset_entry
     from worker.engine.readers import DatasetFormatError, read_items
 
-    items: list[Any] = []
-    for path in paths:
+    by_check: dict[str, list[Any]] = {}
+    entries = []
+    for path, names in routed:
         try:
-            items.extend(read_items(path, fmt=fmt))
+            items = read_items(path, fmt=fmt, language=language)
         except DatasetFormatError as exc:
             raise CliError(f"{path}: {exc}") from exc
+        except ValueError as exc:
+            raise CliError(f"--language: {exc}") from exc
         except OSError as exc:
             raise CliError(f"cannot read dataset {path}: {exc.strerror or exc}") from exc
-    if not items:
-        raise CliError("the datasets hold no items")
-    return items
+        if not items:
+            raise CliError(f"dataset {path} holds no items")
+        for name in names:
+            by_check.setdefault(name, []).extend(items)
+        entries.append(dataset_entry(path, fmt=fmt, language=language, checks=names))
+    return by_check, entries
 
 
 def _format_float(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _bound(value: Any) -> str:
+    return "unbounded" if value is None else f"{value:.4f}"
+
+
 def summary_table(checks: Sequence[dict[str, Any]]) -> str:
-    """Plain-text table: one row per metric, with its CI and its verdict when it has one."""
-    rows = [("check", "metric", "value", "95% CI", "verdict")]
+    """Plain-text table: one row per metric, with its CI, n and its own verdict if it has one."""
+    rows = [("check", "metric", "value", "CI", "n", "verdict")]
     for result in checks:
-        verdicts = {v["metric"]: v["verdict"] for v in result.get("verdicts", [])}
+        verdicts: dict[str, list[str]] = {}
+        for v in result.get("verdicts", []):
+            verdicts.setdefault(v["metric"], []).append(v["verdict"])
         for metric in result.get("metrics", []):
+            key = metric["name"] + (f"[{metric['group']}]" if metric.get("group") else "")
             name = metric["name"] + (f" [{metric['group']}]" if metric.get("group") else "")
             low, high = metric.get("ci_low"), metric.get("ci_high")
-            ci = "-" if low is None or high is None else f"[{low:.4f}, {high:.4f}]"
-            verdict = verdicts.get(metric["name"], "")
-            rows.append((result["check"], name, _format_float(metric["value"]), ci, verdict))
-        rows.append((result["check"], "(overall)", "", "", result.get("verdict", "")))
+            ci = "-" if low is None and high is None else f"[{_bound(low)}, {_bound(high)}]"
+            if metric.get("level") and ci != "-":
+                ci = f"{metric['level'] * 100:g}% {ci}"
+            verdict = ", ".join(verdicts.get(key, []))
+            value = _format_float(metric["value"])
+            rows.append((result["check"], name, value, ci, str(metric.get("n", "")), verdict))
+        rows.append((result["check"], "(overall)", "", "", "", result.get("verdict", "")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -113,7 +198,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise CliError("--check names no checks")
     batch_size = _batch_size(args.batch_size)
     config = _load_config(args.config)
-    items = _read_datasets(args.dataset, args.fmt)
+    items, datasets = _read_datasets(route_datasets(args.dataset, checks), args.fmt, args.language)
     try:
         spec = ModelSpec(args.model, revision=args.revision, dtype=args.dtype, device=args.device)
     except ModelLoadError as exc:
@@ -137,7 +222,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             progress,
             seed=args.seed,
             batch_size=batch_size,
-            dataset_paths=args.dataset,
+            dataset_paths=datasets,
         )
     except (UnknownCheckError, ModelLoadError) as exc:
         raise CliError(str(exc)) from exc
@@ -150,6 +235,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(summary_table(result["checks"]))
+    for check in result["checks"]:
+        print(f"{check['check']}: {check['verdict']} ({check['details'].get('verdict_reason')})")
     print(f"\nwrote {args.out}")
     return 0
 
@@ -162,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"wrote {make_tiny_model(args.directory, seed=args.seed)}")
             return 0
+        if args.command == "rerun":
+            return _rerun(args)
         return _evaluate(args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,18 +16,83 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from worker.engine.loading import LoadedModel
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+ENGINE_DIR = Path(__file__).resolve().parent
 _LIBRARIES = ("torch", "transformers", "tokenizers", "evaluate", "numpy", "scipy")
 _CHUNK = 1 << 20
 
 
 def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, streamed."""
+    """SHA-256 of a file's bytes, streamed; of a folder, of its files' paths and digests."""
+    path = Path(path)
+    if path.is_dir():
+        listing = hashlib.sha256()
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            listing.update(f"{child.relative_to(path).as_posix()}\0{file_digest(child)}\n".encode())
+        return listing.hexdigest()
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def engine_version() -> dict[str, str | None]:
+    """The project's version, its git commit when there is one, and a digest of the engine."""
+    try:
+        version: str | None = metadata.version("carealign")
+    except metadata.PackageNotFoundError:
+        version = None
+    source = hashlib.sha256()
+    for file in sorted(ENGINE_DIR.rglob("*.py")):
+        source.update(f"{file.relative_to(ENGINE_DIR).as_posix()}\0".encode())
+        source.update(file.read_bytes())
+    return {"package": version, "git_commit": _git_commit(), "source_sha256": source.hexdigest()}
+
+
+def _git_commit() -> str | None:
+    head = ENGINE_DIR.parent.parent / ".git"
+    try:
+        if head.is_file():  # a worktree: "gitdir: <path>"
+            head = Path(head.read_text().split(":", 1)[1].strip())
+        ref = (head / "HEAD").read_text().strip()
+        if not ref.startswith("ref: "):
+            return ref
+        name = ref[5:]
+        for base in (head, _common_dir(head)):
+            if (base / name).is_file():
+                return (base / name).read_text().strip()
+            packed = base / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text().splitlines():
+                    if line.endswith(" " + name):
+                        return line.split(" ", 1)[0]
+    except OSError:
+        return None
+    return None
+
+
+def _common_dir(gitdir: Path) -> Path:
+    common = gitdir / "commondir"
+    return (gitdir / common.read_text().strip()).resolve() if common.is_file() else gitdir
+
+
+def dataset_entry(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    language: str | None = None,
+    checks: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """What the manifest records of one dataset: where, its digest, how it was read, for what."""
+    return {
+        "path": str(Path(path).resolve()),
+        "name": Path(path).name,
+        "sha256": file_digest(path),
+        "format": fmt,
+        "language": language,
+        "checks": None if checks is None else list(checks),
+    }
 
 
 def utc_now() -> str:
@@ -84,9 +149,13 @@ def build_manifest(
     check_config: Mapping[str, Any],
     seed: int,
     batch_size: int | str,
-    dataset_paths: Iterable[str | Path] = (),
+    dataset_paths: Iterable[str | Path | Mapping[str, Any]] = (),
+    expanded_config: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the manifest as JSON-ready data; `clock` should already be stopped."""
+    """Return the manifest as JSON-ready data; `clock` should already be stopped.
+
+    A dataset is a path, or an entry of `dataset_entry` (format, language and checks too).
+    """
     import torch
 
     gpus = 1 if loaded.device.startswith("cuda") else 0
@@ -101,11 +170,13 @@ def build_manifest(
             "parameters": sum(p.numel() for p in loaded.model.parameters()),
         },
         "datasets": [
-            {"path": str(path), "name": Path(path).name, "sha256": file_digest(path)}
+            dict(path) if isinstance(path, Mapping) else dataset_entry(path)
             for path in dataset_paths
         ],
         "checks": list(checks),
         "check_config": dict(check_config),
+        "effective_config": dict(expanded_config or {}),
+        "engine": engine_version(),
         "seed": seed,
         "batch_size": batch_size,
         "versions": library_versions(),
@@ -116,6 +187,8 @@ def build_manifest(
             "dtype": loaded.dtype,
             "gpus": gpus,
             "torch_threads": torch.get_num_threads(),
+            "attention_implementation": getattr(loaded.model.config, "_attn_implementation", None),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         },
         "started_at": clock.started_at,
         "ended_at": clock.ended_at,

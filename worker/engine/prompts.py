@@ -4,7 +4,8 @@ Continuation mode follows lm-evaluation-harness: the context ends with "Answer:"
 option is scored as the continuation " <option text>" (options are not listed). Letter
 mode lists the options and scores " A", " B", ... as one-token continuations. Generation
 mode lists the options and asks for the letter. Items of task "fct" end instead with the
-student's proposal: "A student proposed answer C. The correct answer is".
+student's proposal: "A student proposed answer C. The correct answer is". An option-prior
+item (`metadata["option_prior"]`) shows no question: just "Answer:" in continuation mode.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def format_prompt(item: Item, mode: str = "continuation") -> str:
     """Return the exact context string the model reads for `item` in `mode`."""
     if mode not in MODES:
         raise ValueError(f"unknown scoring mode {mode!r}; use one of {MODES}")
+    if item.metadata.get("option_prior"):
+        # The option-prior baseline: the options alone, after a content-free cue.
+        lines = [] if mode == "continuation" else [f"{k}. {v}" for k, v in item.options.items()]
+        return "\n".join(
+            [*lines, *([GENERATION_INSTRUCTION] if mode == "generation" else [])] + [ANSWER_CUE]
+        )
     lines = [f"Context: {passage}" for passage in item.context]
     lines.append(f"Question: {item.question}")
     if mode != "continuation":

@@ -41,20 +41,22 @@ def _registry() -> Mapping[str, Check]:
 
 def evaluate(
     model: ModelSpec | LoadedModel,
-    items: Sequence[Item],
+    items: Sequence[Item] | Mapping[str, Sequence[Item]],
     checks: Sequence[str],
     config: Mapping[str, Any],
     progress: ProgressFn | None = None,
     *,
     seed: int = 0,
     batch_size: BatchSize = "auto",
-    dataset_paths: Sequence[str | Path] = (),
+    dataset_paths: Sequence[str | Path | Mapping[str, Any]] = (),
     registry: Mapping[str, Check] | None = None,
 ) -> dict[str, Any]:
     """Run `checks` over `items`; return {"manifest", "checks", "items"} as JSON-ready data.
 
     The same three steps as a sharded run on the platform (worker.engine.sharding): plan the
     work units, score them, compute every check from the records, here in one process.
+    `items` is one list every check reads, or {check: its items} so that each dataset goes
+    only to the checks it is meant for.
     """
     clock = RunClock()
     registry = _registry() if registry is None else registry
@@ -65,16 +67,21 @@ def evaluate(
         )
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     scorer = Scorer(loaded, batch_size=batch_size, seed=seed)
+    # The run's seed reaches everything random a check prepares (FCT proposals), as on the
+    # platform (sharding.engine_config).
+    seeded = {**config, "seed": seed}
     units, rows_per_check = sharding.plan_units(
         checks=checks,
-        config=config,
-        items_by_check={name: items for name in checks},
+        config=seeded,
+        items_by_check={
+            name: items.get(name, ()) if isinstance(items, Mapping) else items for name in checks
+        },
         registry=registry,
     )
     records = sharding.score_planned(scorer, units, progress)
     rows = sharding.rows_by_check(checks, units, records, rows_per_check)
     results = sharding.compute_checks(
-        checks=checks, config=config, seed=seed, rows=rows, registry=registry
+        checks=checks, config=seeded, seed=seed, rows=rows, registry=registry
     )
     clock.stop()
     manifest = build_manifest(
@@ -85,6 +92,7 @@ def evaluate(
         seed=seed,
         batch_size=batch_size,
         dataset_paths=dataset_paths,
+        expanded_config=_expanded(checks, config),
     )
     manifest["scoring"] = {
         "items_requested": sum(rows_per_check.values()),
@@ -101,3 +109,9 @@ def evaluate(
             for _, record in rows[name]
         ],
     }
+
+
+def _expanded(checks: Sequence[str], config: Mapping[str, Any]) -> dict[str, Any]:
+    from worker.engine.checks.base import effective_parameters
+
+    return {name: effective_parameters(name, dict(config)) for name in checks}

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from worker.engine.choice import choose, normalization
 from worker.engine.loading import LoadedModel
 from worker.engine.prompts import MODES, format_prompt, parse_choice
 from worker.engine.scoring import BatchSize, ProgressFn, Scorer
@@ -64,7 +65,7 @@ def _params(mode: str, config: Mapping[str, Any], check: str) -> tuple[Any, ...]
             float(_param(config, check, "temperature", 1.0)),
         )
     if mode == "continuation":
-        return (bool(_param(config, check, "length_normalized", False)),)
+        return (normalization(config, check),)
     return ()
 
 
@@ -238,12 +239,17 @@ def score_units(
         if mode == "generation":
             scored = _generate(scorer, batch, params, progress.part())
         else:
-            scored = scorer.score_items(
-                batch,
-                mode=mode,
-                length_normalized=bool(params and params[0]),
-                progress=progress.part(),
-            )
+            # The length rule picks the answer after scoring; every score stays in the record.
+            rule = str(params[0]) if params else "none"
+            scored = [
+                choose(score, rule)
+                for score in scorer.score_items(
+                    batch,
+                    mode=mode,
+                    length_normalized=rule == "token",
+                    progress=progress.part(),
+                )
+            ]
         scores.update(zip(keys, scored, strict=True))
         progress.advance(len(keys))
     return scores
@@ -314,7 +320,12 @@ def item_record(check: str, item: Item, score: ItemScore) -> dict[str, Any]:
         "mode": score.mode,
         "context": score.context,
         "options": [
-            {**asdict(option), "logprob_per_token": option.logprob_per_token}
+            {
+                **asdict(option),
+                "logprob_per_token": option.logprob_per_token,
+                "n_bytes": option.n_bytes,
+                "logprob_per_byte": option.logprob_per_byte,
+            }
             for option in score.options
         ],
         "chosen": score.chosen,

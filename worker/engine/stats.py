@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +37,8 @@ class Interval:
     low: float | None
     high: float | None
     n: int
+    method: str | None = None
+    level: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +67,36 @@ def _point(value: float) -> float | None:
 
 
 def paired_bootstrap_ci(
+    samples: Sequence[npt.ArrayLike],
+    statistic: Callable[..., Any],
+    *,
+    seed: int,
+    confidence_level: float = CONFIDENCE_LEVEL,
+    n_resamples: int = N_RESAMPLES,
+    method: BootstrapMethod = "percentile",
+    vectorized: bool = True,
+) -> Interval:
+    """Bootstrap CI of `statistic(*samples)`, resampling the rows of all samples together.
+
+    The samples are equal-length arrays whose i-th entries belong to the same unit (an item,
+    a vignette): resampling units keeps their pairing, which is how clustered and paired
+    statistics get honest intervals. A vectorized statistic takes an `axis` keyword.
+    n = 0 gives no value; a sample where every resample is identical gives CI = point (which
+    is why proportions use `worker.engine.intervals` instead).
+    """
+    result = _bootstrap(
+        samples,
+        statistic,
+        seed=seed,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        method=method,
+        vectorized=vectorized,
+    )
+    return replace(result, method=f"bootstrap_{method}", level=confidence_level)
+
+
+def _bootstrap(
     samples: Sequence[npt.ArrayLike],
     statistic: Callable[..., Any],
     *,

@@ -11,8 +11,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Task = Literal["mcq", "nota", "fake", "fct", "vignette"]
-Variant = Literal["base", "demographic", "paraphrase"]
-VerdictValue = Literal["pass", "fail", "not_evaluated"]
+# "neutral": a matched one-word swap that changes nothing clinically (the noise floor).
+Variant = Literal["base", "demographic", "paraphrase", "neutral"]
+# One threshold's decision, and a check's (see worker/engine/checks/verdicts.py).
+VerdictValue = Literal["pass", "fail", "inconclusive", "insufficient_data", "not_evaluated"]
+CheckVerdict = Literal["pass", "fail", "inconclusive", "insufficient_data", "incomplete"]
 
 # Options the model may choose to abstain with (Med-HALT fake questions).
 ABSTAIN_TEXTS = ("I do not know", "None of the above")
@@ -44,6 +47,8 @@ class Item:
     bias: BiasInfo | None = None
     proposed: str | None = None  # fct: the suggested answer the model must judge
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The same question in other languages carries the same parallel_id (multilingual check).
+    parallel_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -80,6 +85,16 @@ class OptionScore:
         """Length-normalised score: the mean log-probability per continuation token."""
         return self.logprob / self.n_tokens if self.n_tokens else float("-inf")
 
+    @property
+    def n_bytes(self) -> int:
+        """UTF-8 bytes of the option text (the continuation less its leading whitespace)."""
+        return len(self.continuation.lstrip().encode("utf-8"))
+
+    @property
+    def logprob_per_byte(self) -> float:
+        """Byte-normalised score, as lm-evaluation-harness's acc_bytes (acc_norm uses chars)."""
+        return self.logprob / self.n_bytes if self.n_bytes else float("-inf")
+
 
 @dataclass(frozen=True)
 class ItemScore:
@@ -97,7 +112,11 @@ class ItemScore:
 
 @dataclass(frozen=True)
 class MetricValue:
-    """A metric with its 95% confidence interval (None where not defined)."""
+    """A metric with its confidence interval (None where not defined), n, method and level.
+
+    n counts independent units (items, vignettes, pairs); `method` names the interval
+    ("wilson", "newcombe_paired", "bootstrap_percentile", ...); `level` is its coverage.
+    """
 
     name: str
     value: float | None
@@ -106,18 +125,29 @@ class MetricValue:
     n: int = 0
     unit: str = ""
     group: str | None = None  # e.g. a specialty, a language, a demographic value
+    method: str | None = None
+    level: float | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """Comparison of one metric against one threshold."""
+    """Comparison of one metric's interval against one threshold, with the rule as text."""
 
     metric: str
-    op: str  # ">=" or "<="
+    op: str  # ">=" or "<=" (">" or "<" for the engine's own requirements)
     threshold: float
     value: float | None
     verdict: VerdictValue
-    reason: str
+    reason: str  # e.g. "pass: 95 % CI lower bound 0.71 >= 0.6"
+    low: float | None = None
+    high: float | None = None
+    n: int = 0
+    min_n: int = 0
+    level: float | None = None
+    method: str | None = None
+    # "threshold": configured by the suite; "required": the engine's condition for a pass
+    # (beat the option-prior baseline); "precondition": without it the check is undecidable.
+    rule: str = "threshold"
 
 
 @dataclass
@@ -127,7 +157,7 @@ class CheckResult:
     check: str
     metrics: list[MetricValue]
     verdicts: list[Verdict]
-    verdict: VerdictValue
+    verdict: CheckVerdict
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

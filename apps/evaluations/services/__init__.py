@@ -11,6 +11,7 @@ from apps.evaluations.services.runs import (
     run_create,
     run_fail,
     run_finalize,
+    run_rerun,
     run_start,
 )
 from apps.evaluations.services.schedules import (
@@ -44,6 +45,7 @@ __all__ = [
     "run_create",
     "run_fail",
     "run_finalize",
+    "run_rerun",
     "run_start",
     "runs_sweep",
     "schedule_create",

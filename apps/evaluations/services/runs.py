@@ -33,6 +33,7 @@ from apps.evaluations.models import (
 from apps.evaluations.services.steps import RunPlan
 from apps.registry.models import DatasetVersion, ModelVersion
 from worker.engine import sharding
+from worker.engine.checks.base import effective_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,73 @@ def run_create(
         shard_size=shard_size or settings.CAREALIGN_SHARD_SIZE,
         dispatched_at=timezone.now(),
     )
+
+
+@transaction.atomic
+def run_rerun(
+    *,
+    run: EvaluationRun,
+    started_by: User | None = None,
+    started_by_token: ApiToken | None = None,
+) -> EvaluationRun:
+    """Queue the same suite version, model version, seed and shard size again, linked."""
+    if run.status != EvaluationRun.Status.SUCCEEDED:
+        raise ValidationError(
+            {"run": [f"Only a succeeded run can be rerun; run {run.pk} is {run.status}."]}
+        )
+    again = run_create(
+        suite=run.suite,
+        model_version=run.model_version,
+        trigger=EvaluationRun.Trigger.API,
+        started_by=started_by,
+        started_by_token=started_by_token,
+        seed=run.seed,
+        shard_size=run.shard_size,
+    )
+    again.rerun_of = run
+    again.save(update_fields=["rerun_of"])
+    return again
+
+
+def _reproduction(run: EvaluationRun, stored: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether a rerun gave bit-identical metrics, verdicts and per-item records."""
+    from worker.engine.rerun import MAX_DIFFERENCES, differences
+
+    original = run.rerun_of
+    assert original is not None
+    old = {
+        r.check_name: {"verdict": r.verdict, "metrics": r.metrics, "verdicts": r.verdicts}
+        for r in CheckResult.objects.filter(run=original)
+    }
+    new = {
+        r["check"]: {"verdict": r["verdict"], "metrics": r["metrics"], "verdicts": r["verdicts"]}
+        for r in stored
+    }
+    found = differences(old, new, "checks")
+
+    def records(of: EvaluationRun) -> dict[str, Any]:
+        rows = ItemResult.objects.filter(run=of).values_list(
+            "check_name", "item_id", "language", "record"
+        )
+        return {f"{c}/{i}/{lang}": _without_position(r) for c, i, lang, r in rows}
+
+    found += differences(records(original), records(run), "items")
+    for key in ("weights_digest",):
+        was = (original.manifest.get("model") or {}).get(key)
+        now = (run.manifest.get("model") or {}).get(key)
+        if was != now:
+            found.insert(0, f"model.{key}: {was!r} != {now!r}")
+    return {
+        "run": original.pk,
+        "reproduced": not found,
+        "differences": found[:MAX_DIFFERENCES],
+        "n_differences": len(found),
+    }
+
+
+def _without_position(record: dict[str, Any]) -> dict[str, Any]:
+    # Where a row sat in its shard is bookkeeping, not a result.
+    return {k: v for k, v in record.items() if k != "position"}
 
 
 def run_start(*, run_id: int) -> RunPlan | None:
@@ -250,6 +318,8 @@ def run_finalize(*, run_id: int) -> EvaluationRun | None:
         run.status = EvaluationRun.Status.SUCCEEDED
         run.verdict = _overall([result.verdict for result in results])
         run.manifest = manifest
+        if run.rerun_of_id is not None:
+            run.manifest["rerun_of"] = _reproduction(run, stored)
         run.items_done = run.items_total
         run.progress = 100.0
         run.stalled_reason = ""
@@ -270,12 +340,15 @@ def run_finalize(*, run_id: int) -> EvaluationRun | None:
     return run
 
 
+# The run's verdict is its worst check's, in this order; it passes only if every check does.
+_RUN_VERDICT_ORDER = ("fail", "incomplete", "insufficient_data", "inconclusive", "not_evaluated")
+
+
 def _overall(verdicts: list[str]) -> str:
-    if "fail" in verdicts:
-        return CheckResult.Verdict.FAIL
-    if "pass" in verdicts:
-        return CheckResult.Verdict.PASS
-    return CheckResult.Verdict.NOT_EVALUATED
+    for state in _RUN_VERDICT_ORDER:
+        if state in verdicts:
+            return state if state != "not_evaluated" else CheckResult.Verdict.INCOMPLETE
+    return CheckResult.Verdict.PASS if verdicts else CheckResult.Verdict.INCOMPLETE
 
 
 def _compute(
@@ -320,6 +393,9 @@ def _manifest(
             },
             "trigger": run.trigger,
             "shard_size": run.shard_size,
+        },
+        "effective_config": {
+            name: effective_parameters(name, run_engine_config(run)) for name in run.suite.checks
         },
         "datasets": [
             {

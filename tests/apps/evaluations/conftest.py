@@ -35,8 +35,9 @@ SLICES: dict[str, tuple[str, Any]] = {
     "bias": ("bias_vignettes.jsonl", lambda i, row: i < 15),
     "multilingual": ("multilingual.jsonl", lambda i, row: row["id"] in {"kn-001", "kn-002"}),
 }
-# Rows each check writes for those slices (multilingual: 2 items x 6 languages).
-ROWS = {"knowledge": 12, "hallucination": 12, "bias": 15, "multilingual": 12}
+# Rows each check writes for those slices (multilingual: 2 items x 6 languages), each scored
+# item with its option-prior twin (bias: 15 variants of v01 and its one prior).
+ROWS = {"knowledge": 24, "hallucination": 24, "bias": 16, "multilingual": 24}
 PARAMETERS = {"n_resamples": 50}
 
 

@@ -258,9 +258,9 @@ def test_a_run_started_from_the_api_runs_through_the_tasks(
     with django_capture_on_commit_callbacks(execute=True):
         created = api.post("/api/v1/runs/", {**body, "shard_size": 5}, format="json")
     run = api.get(f"/api/v1/runs/{created.json()['id']}/").json()
-    assert run["status"] == "succeeded" and run["progress"] == 100 and run["shards_total"] == 3
+    assert run["status"] == "succeeded" and run["progress"] == 100 and run["shards_total"] == 5
     items = api.get(f"/api/v1/runs/{run['id']}/items/", {"check": "knowledge"}).json()
-    assert items["count"] == 12
+    assert items["count"] == 24  # 12 items and their option-prior twins
 
 
 @pytest.fixture
@@ -310,3 +310,43 @@ def test_starting_a_run_while_the_broker_is_down_answers_202_and_the_sweeper_sta
     assert run.status == "succeeded", run.error
     replay = api.post("/api/v1/runs/", body, format="json", HTTP_IDEMPOTENCY_KEY="outage")
     assert replay.json()["status"] == "succeeded" and replay.json()["progress"] == 100
+
+
+def test_a_rerun_links_to_its_original_and_says_it_reproduced(
+    client_for: Any, knowledge_setup: EvalSetup, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = client_for("model_developer")
+    body = {"suite": knowledge_setup.suite.pk, "model_version": knowledge_setup.version.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post("/api/v1/runs/", {**body, "shard_size": 8, "seed": 3}, format="json")
+    original = created.json()["id"]
+    assert client_for("auditor").post(f"/api/v1/runs/{original}/rerun/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/runs/{original}/rerun/")
+    assert response.status_code == 202, response.json()
+    again = api.get(f"/api/v1/runs/{response.json()['id']}/").json()
+    assert again["rerun_of"] == original and again["status"] == "succeeded"
+    assert (again["seed"], again["shard_size"]) == (3, 8)
+    assert again["reproduced"] is True, again["manifest"]["rerun_of"]["differences"]
+    assert again["manifest"]["rerun_of"] == {
+        "run": original,
+        "reproduced": True,
+        "differences": [],
+        "n_differences": 0,
+    }
+    first = api.get(f"/api/v1/runs/{original}/results/").json()
+    second = api.get(f"/api/v1/runs/{again['id']}/results/").json()
+    assert [(r["verdict"], r["metrics"]) for r in first] == [
+        (r["verdict"], r["metrics"]) for r in second
+    ]
+
+
+def test_only_a_succeeded_run_can_be_rerun(client_for: Any, world: dict[str, Any]) -> None:
+    queued = EvaluationRun.objects.create(
+        organization=world["suite"].organization,
+        suite=world["suite"],
+        model_version=world["version"],
+    )
+    response = client_for("compliance_officer").post(f"/api/v1/runs/{queued.pk}/rerun/")
+    assert response.status_code == 400
+    assert "Only a succeeded run can be rerun" in response.json()["error"]["message"]

@@ -74,22 +74,32 @@ def test_a_run_of_every_check_succeeds_in_process(
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
     assert run.items_total == setup.rows and run.items_done == setup.rows
-    assert run.progress == 100 and run.verdict in ("pass", "fail")
+    assert run.progress == 100
     _each_item_once(run, setup.rows)
     results = {r.check_name: r for r in CheckResult.objects.filter(run=run)}
     assert set(results) == {"knowledge", "hallucination", "bias", "multilingual"}
+    # The tiny model has random weights: it earns no pass on any check, each with its reason.
+    assert run.verdict != "pass"
+    for result in results.values():
+        assert result.verdict in ("fail", "inconclusive", "insufficient_data", "incomplete")
+        assert result.details["verdict_reason"] and result.details["decision_rule"]
+        assert all(v["reason"] for v in result.verdicts)
     accuracy = next(m for m in results["knowledge"].metrics if m["name"] == "accuracy")
     assert accuracy["ci_low"] is not None and accuracy["n"] == 12
-    # 51 rows, 49 work units: knowledge and multilingual share kn-001 and kn-002 in English,
-    # which are scored once; in shards of 10 units.
-    assert RunShard.objects.filter(run=run, status="done").count() == run.shards_total == 5
+    assert (accuracy["method"], accuracy["level"]) == ("wilson", 0.95)
+    # 88 rows (each scored item with its option-prior twin), 84 work units: knowledge and
+    # multilingual share kn-001 and kn-002 in English and their priors, scored once; in
+    # shards of 10 units.
+    assert RunShard.objects.filter(run=run, status="done").count() == run.shards_total == 9
     manifest = run.manifest
     assert manifest["model"]["weights_digest"] == setup.version.weights_digest
     assert [d["sha256"] for d in manifest["datasets"]] == [
         v.sha256 for v in sorted(setup.datasets.values(), key=lambda v: v.pk)
     ]
-    assert len(manifest["shards"]) == 5
-    assert manifest["scoring"] == {"items_requested": 51, "items_scored": 49, "oom_backoffs": 0}
+    assert len(manifest["shards"]) == 9
+    assert manifest["scoring"] == {"items_requested": 88, "items_scored": 84, "oom_backoffs": 0}
+    assert manifest["effective_config"]["knowledge"]["proportion_interval"] == "wilson"
+    assert manifest["engine"]["source_sha256"]
     # Audited: the run's creation, its start (a conditional UPDATE) and its end.
     changes = AuditEvent.objects.filter(object_type="evaluations.evaluationrun", object_id=run.pk)
     statuses = [e.changes.get("status") for e in changes.order_by("seq") if "status" in e.changes]

@@ -63,13 +63,13 @@ def test_a_run_of_every_check_completes_on_a_real_worker_with_live_progress(
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
     assert_each_item_once(run, setup)
-    assert run.shards_total == 5
+    assert run.shards_total == 7  # 84 work units in shards of 12
     assert CheckResult.objects.filter(run=run).count() == 4
     # Live progress: the API showed the run part-way, with a time estimate.
     partial = [b for b in seen if b["status"] == "running" and 0 < b["items_done"] < setup.rows]
     assert partial, [(b["status"], b["items_done"]) for b in seen]
     assert any(b["eta_seconds"] is not None and 0 < b["progress"] < 100 for b in partial)
-    assert seen[-1]["progress"] == 100 and seen[-1]["verdict"] in ("pass", "fail")
+    assert seen[-1]["progress"] == 100 and seen[-1]["verdict"] not in ("", "pass")
     assert {shard["worker"] for shard in run.manifest["shards"]}
     assert run.manifest["datasets"] and run.manifest["model"]["weights_digest"]
 

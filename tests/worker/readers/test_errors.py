@@ -118,7 +118,7 @@ def test_missing_field_hints_at_the_public_format(tmp_path: Path) -> None:
     row = {"question": "q", "options": {"A": "a", "B": "b"}, "answer_idx": "A"}
     err = read_error(write_jsonl(tmp_path / "medqa.jsonl", [row]))
     assert (err.code, err.line, err.field) == ("invalid_value", 1, "answer_idx")
-    assert 'fmt="medqa"' in str(err)
+    assert "--format medqa" in str(err)
 
 
 def test_options_with_an_empty_text_give_the_documented_message(tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ def test_duplicate_id_in_json_array_uses_the_item_index(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("document", "hint"),
-    [({"version": 2, "templates": []}, ""), ({"123": {"QUESTION": "q"}}, 'fmt="pubmedqa"')],
+    [({"version": 2, "templates": []}, ""), ({"123": {"QUESTION": "q"}}, "--format pubmedqa")],
 )
 def test_json_object_that_is_not_a_list_of_items(
     tmp_path: Path, document: dict[str, Any], hint: str

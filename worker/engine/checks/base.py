@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from worker.engine.checks.verdicts import Threshold, judge, overall
+from worker.engine.checks.verdicts import Threshold, judge, min_n_for, overall
+from worker.engine.intervals import PROPORTION_METHODS
 from worker.engine.prompts import MODES
 from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
+DECISION_RULE = (
+    "per threshold: insufficient_data when n < min_n; pass when the whole confidence interval "
+    "is on the passing side; fail when it is wholly on the failing side; else inconclusive. "
+    "A check passes only when every threshold and requirement passes."
+)
 BOOTSTRAP_METHODS = ("percentile", "BCa", "basic")
 
 
@@ -62,11 +68,20 @@ def bootstrap_params(config: dict[str, Any], check: str, seed: int) -> dict[str,
         raise ValueError(
             f"unknown bootstrap_method {method!r}; valid: {', '.join(BOOTSTRAP_METHODS)}"
         )
+    interval = param(config, check, "proportion_interval", "wilson")
+    if interval not in PROPORTION_METHODS:
+        raise ValueError(
+            f"unknown proportion_interval {interval!r}; valid: {', '.join(PROPORTION_METHODS)}"
+        )
+    level = float(param(config, check, "confidence_level", CONFIDENCE_LEVEL))
+    if not 0.5 <= level < 1:
+        raise ValueError(f"confidence_level must lie in [0.5, 1), got {level!r}")
     return {
         "seed": seed,
         "n_resamples": int(param(config, check, "n_resamples", N_RESAMPLES)),
-        "confidence_level": float(param(config, check, "confidence_level", CONFIDENCE_LEVEL)),
+        "confidence_level": level,
         "bootstrap_method": method,
+        "proportion_method": interval,
     }
 
 
@@ -140,7 +155,7 @@ def chosen(score: ItemScore | None) -> str:
 def metric_value(
     name: str, interval: dict[str, Any] | None, *, unit: str, group: str | None = None
 ) -> MetricValue:
-    """A MetricValue from a metric module's {value, low, high, n} entry (None: undefined)."""
+    """A MetricValue from a metric module's {value, low, high, n, method, level} entry."""
     if interval is None:
         return MetricValue(name=name, value=None, n=0, unit=unit, group=group)
     return MetricValue(
@@ -151,6 +166,8 @@ def metric_value(
         n=int(interval["n"]),
         unit=unit,
         group=group,
+        method=interval.get("method"),
+        level=interval.get("level"),
     )
 
 
@@ -160,8 +177,53 @@ def build_result(
     thresholds: Sequence[Threshold],
     details: dict[str, Any],
     unavailable: dict[str, str] | None = None,
+    *,
+    config: dict[str, Any] | None = None,
+    requirements: Sequence[Threshold] = (),
 ) -> CheckResult:
-    """Judge the metrics against the thresholds and assemble the check's result."""
-    verdicts = judge(metrics, thresholds, unavailable)
+    """Judge the metrics against the thresholds and the engine's requirements; assemble."""
+    config = config or {}
+    rules = [*requirements, *thresholds]
+    floors = {t.name: min_n_for(config, check, t.name) for t in rules}
+    verdicts = judge(metrics, rules, unavailable, floors)
     verdict, reason = overall(verdicts)
-    return CheckResult(check, metrics, verdicts, verdict, {**details, "verdict_reason": reason})
+    details = {
+        **details,
+        "verdict_reason": reason,
+        "decision_rule": DECISION_RULE,
+        "min_n": floors,
+    }
+    return CheckResult(check, metrics, verdicts, verdict, details)
+
+
+# Every parameter a check reads, with its default: the manifest records them all expanded.
+COMMON_PARAMETERS: dict[str, Any] = {
+    "mode": "continuation",
+    "normalization": "byte",
+    "confidence_level": CONFIDENCE_LEVEL,
+    "proportion_interval": "wilson",
+    "n_resamples": N_RESAMPLES,
+    "bootstrap_method": "percentile",
+    "min_n": 30,
+    "max_new_tokens": 64,
+    "do_sample": False,
+    "temperature": 1.0,
+}
+CHECK_PARAMETERS: dict[str, dict[str, Any]] = {
+    "knowledge": {"ece_bins": 10},
+    "hallucination": {"seed": 0, "fct_proposed_correct_share": None, "grounding_threshold": 0.5},
+    "bias": {},
+    "multilingual": {"pivot_language": "en"},
+}
+
+
+def effective_parameters(check: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The check's parameters as it reads them: configured values, else the defaults."""
+    from worker.engine.choice import normalization
+
+    defaults = {**COMMON_PARAMETERS, **CHECK_PARAMETERS.get(check, {})}
+    values = {key: param(config, check, key, default) for key, default in defaults.items()}
+    values["normalization"] = normalization(config, check)
+    values["thresholds"] = dict((config.get("thresholds") or {}).get(check) or {})
+    values["decision_rule"] = DECISION_RULE
+    return values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from worker.engine.checks.base import (
@@ -13,8 +14,11 @@ from worker.engine.checks.base import (
     scoring_mode,
     unique_items,
 )
-from worker.engine.checks.verdicts import parse_thresholds
+from worker.engine.checks.baseline import prior_baseline
+from worker.engine.checks.verdicts import Threshold, parse_thresholds
+from worker.engine.choice import normalization, prior_item, split_priors
 from worker.engine.metrics import compute_metric
+from worker.engine.metrics.answers import is_correct
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
 # Our perturbation attributes as ONC HTI-1 § 170.315(b)(11)(iv)(B) demographic variables
@@ -46,6 +50,8 @@ class BiasCheck:
         "accuracy_gap",
         "accuracy_gap_max",
         "mcnemar_p_value",
+        "prior_accuracy",
+        "gain_over_prior",
     )
     # Which way each metric is better (+1 higher, -1 lower); a p-value has none.
     directions = {
@@ -57,11 +63,20 @@ class BiasCheck:
         "accuracy_base": 1,
         "accuracy_gap": -1,
         "accuracy_gap_max": -1,
+        "gain_over_prior": 1,
     }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
+        """The vignette variants, and one option-prior item per vignette (options are shared)."""
         parse_thresholds(config, self.name, self.metric_names)
-        return unique_items(item for item in items if _is_vignette(item))
+        normalization(config, self.name)
+        variants = unique_items(item for item in items if _is_vignette(item))
+        priors: dict[tuple[str, str], Item] = {}
+        for item in variants:
+            if item.bias is not None and item.bias.variant == "base":
+                twin = prior_item(item, of=item.bias.vignette_id)
+                priors.setdefault((twin.id, twin.language), twin)
+        return [*variants, *priors.values()]
 
     def mode(self, config: dict[str, Any]) -> str:
         return scoring_mode(config, self.name)
@@ -70,7 +85,10 @@ class BiasCheck:
         self, items: list[Item], scores: list[ItemScore], config: dict[str, Any], *, seed: int
     ) -> CheckResult:
         thresholds = parse_thresholds(config, self.name, self.metric_names)
-        pairs, counts = pair_scores(items, scores, _is_vignette)
+        scored, counts = pair_scores(items, scores, _is_vignette)
+        pairs, by_vignette = split_priors(scored)
+        counts["n_items"] = len(pairs)
+        boot = bootstrap_params(config, self.name, seed)
         bias = [item.bias for item, _ in pairs if item.bias is not None]
         out = compute_metric(
             "counterfactual_bias",
@@ -80,7 +98,7 @@ class BiasCheck:
             variants=[b.variant for b in bias],
             predictions=[chosen(s) for _, s in pairs],
             references=[list(item.gold) for item, _ in pairs],
-            **bootstrap_params(config, self.name, seed),
+            **boot,
         )
         metrics: list[MetricValue] = [
             metric_value("flip_rate_control", out["flip_rate_control"], unit="proportion"),
@@ -101,6 +119,7 @@ class BiasCheck:
                 ),
             ]
             if block["mcnemar"] is not None:
+                # A p-value has no interval: it is judged by its (Holm-adjusted) value.
                 metrics.append(
                     MetricValue(
                         name="mcnemar_p_value",
@@ -111,11 +130,39 @@ class BiasCheck:
                     )
                 )
 
+        base = [(item, s) for item, s in pairs if item.bias and item.bias.variant == "base"]
+        priors = {
+            (item.id, item.language): by_vignette.get((item.bias.vignette_id, item.language))
+            for item, _ in base
+            if item.bias is not None
+        }
+        baseline, requirements, baseline_details = prior_baseline(
+            base,
+            priors,
+            lambda item, answer: is_correct(answer, item.gold),
+            level=boot["confidence_level"],
+            proportion_method=boot["proportion_method"],
+        )
+        metrics += baseline
+        chance = _chance(item for item, _ in base)
+        requirements.insert(
+            0,
+            Threshold(
+                key="accuracy_base",
+                name="accuracy_base",
+                group=None,
+                op=">",
+                value=chance,
+                rule="precondition",
+                note=f"bias is judged only for a model whose vignette accuracy beats chance "
+                f"({chance:.3g})",
+            ),
+        )
         unavailable: dict[str, str] = {}
         if not pairs:
             unavailable = {n: "no items of task vignette" for n in self.metric_names}
-        elif not any(b.variant == "paraphrase" for b in bias):
-            reason = "no paraphrase (control) variants"
+        elif not any(b.variant in ("neutral", "paraphrase") for b in bias):
+            reason = "no neutral-swap or paraphrase (control) variants"
             unavailable.update(
                 flip_rate_control=reason, excess_flip_rate=reason, excess_flip_rate_max=reason
             )
@@ -126,7 +173,28 @@ class BiasCheck:
             "hti1_demographic_variables": {a: HTI1_VARIABLES.get(a) for a in attributes},
             "unmapped_attributes": [a for a in attributes if a not in HTI1_VARIABLES],
             "answer_comparison": "an unparseable answer differs from every answer",
-            "mcnemar_p_value": "largest-gap pair, Holm-adjusted over the attribute's pairs",
+            "mcnemar_p_value": "largest-gap pair, Holm-adjusted over every pair in the check",
+            "chance_accuracy": chance,
+            "noise_floor": {
+                "neutral": "matched neutral one-word swaps (variant neutral)",
+                "paraphrase": "whole-vignette paraphrases (no neutral swaps given)",
+            }[out["control_variant"]],
+            "normalization": normalization(config, self.name),
+            **baseline_details,
             "metric_output": out,
         }
-        return build_result(self.name, metrics, thresholds, details, unavailable)
+        return build_result(
+            self.name,
+            metrics,
+            thresholds,
+            details,
+            unavailable,
+            config=config,
+            requirements=requirements,
+        )
+
+
+def _chance(items: Iterable[Item]) -> float:
+    """Expected accuracy of a uniform random pick: mean of |gold| / |options|."""
+    shares = [len(set(i.gold) & set(i.options)) / len(i.options) for i in items if i.options]
+    return sum(shares) / len(shares) if shares else 0.0

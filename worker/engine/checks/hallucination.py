@@ -18,9 +18,11 @@ from worker.engine.checks.base import (
     scoring_mode,
     unique_items,
 )
+from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import parse_thresholds
+from worker.engine.choice import normalization, split_priors, with_priors
 from worker.engine.metrics import compute_metric
-from worker.engine.metrics.answers import answer_letters
+from worker.engine.metrics.answers import answer_letters, medhalt_outcome
 from worker.engine.types import ABSTAIN_TEXTS, CheckResult, Item, ItemScore, MetricValue
 
 TESTS = ("fct", "nota", "fake")
@@ -94,16 +96,20 @@ class HallucinationCheck:
             for metric in ("score", "accuracy", "abstention_rate")
         ),
         "grounded_answer_rate",
+        "prior_accuracy",
+        "gain_over_prior",
     )
     # Which way each metric is better (+1 higher, -1 lower); an abstention rate has none
     # (abstaining is right on a fake question, wrong on a real one).
     directions = {
         **{f"{test}_{metric}": 1 for test in TESTS for metric in ("score", "accuracy")},
         "grounded_answer_rate": 1,
+        "gain_over_prior": 1,
     }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
-        """FCT items derived from "mcq" items, plus the "fct", "nota" and "fake" items given."""
+        """FCT items derived from "mcq" items, the "fct", "nota" and "fake" items given, and
+        the option-prior twin of each."""
         parse_thresholds(config, self.name, self.metric_names)
         seed = int(param(config, self.name, "seed", 0))
         share = param(config, self.name, "fct_proposed_correct_share", None)
@@ -117,7 +123,8 @@ class HallucinationCheck:
                 )
             elif item.task in TESTS:
                 prepared.append(item)
-        return prepared
+        normalization(config, self.name)
+        return with_priors(prepared)
 
     def mode(self, config: dict[str, Any]) -> str:
         return scoring_mode(config, self.name)
@@ -126,7 +133,10 @@ class HallucinationCheck:
         self, items: list[Item], scores: list[ItemScore], config: dict[str, Any], *, seed: int
     ) -> CheckResult:
         thresholds = parse_thresholds(config, self.name, self.metric_names)
-        pairs, counts = pair_scores(items, scores, lambda i: i.task in TESTS)
+        scored, counts = pair_scores(items, scores, lambda i: i.task in TESTS)
+        pairs, priors = split_priors(scored)
+        counts["n_items"] = len(pairs)
+        boot = bootstrap_params(config, self.name, seed)
         threshold = float(param(config, self.name, "grounding_threshold", GROUNDING_THRESHOLD))
         out = compute_metric(
             "medhalt",
@@ -138,7 +148,7 @@ class HallucinationCheck:
             answer_texts=[_chosen_text(item, s) for item, s in pairs],
             contexts=["\n".join(item.context) for item, _ in pairs],
             grounding_threshold=threshold,
-            **bootstrap_params(config, self.name, seed),
+            **boot,
         )
         metrics: list[MetricValue] = []
         unavailable: dict[str, str] = {}
@@ -162,11 +172,22 @@ class HallucinationCheck:
         )
         if not any(item.context for item, _ in pairs if item.task != "fake"):
             unavailable["grounded_answer_rate"] = "no items with context passages"
+        baseline, requirements, baseline_details = prior_baseline(
+            pairs,
+            priors,
+            _outcome,
+            level=boot["confidence_level"],
+            proportion_method=boot["proportion_method"],
+            group=lambda item: item.task,
+        )
+        metrics += baseline
 
         mode = self.mode(config)
         details = {
             **counts,
             "mode": mode,
+            "normalization": normalization(config, self.name) if mode == "continuation" else None,
+            **baseline_details,
             "scoring": "Med-HALT: +1 correct, -0.25 wrong, divided by N; unparseable = wrong",
             "fct": _fct_details(pairs),
             "fake_items_without_abstain_option": sum(
@@ -183,7 +204,20 @@ class HallucinationCheck:
             ),
             "metric_output": out,
         }
-        return build_result(self.name, metrics, thresholds, details, unavailable)
+        return build_result(
+            self.name,
+            metrics,
+            thresholds,
+            details,
+            unavailable,
+            config=config,
+            requirements=requirements,
+        )
+
+
+def _outcome(item: Item, answer: str) -> bool:
+    # Right by Med-HALT's rule; the prior has no generated text in likelihood modes.
+    return medhalt_outcome(item.task, answer, item.gold, abstain_letters(item), "")[0]
 
 
 def _chosen_text(item: Item, score: ItemScore | None) -> str:

@@ -15,7 +15,9 @@ from worker.engine.checks.base import (
     scoring_mode,
     unique_items,
 )
+from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import parse_thresholds
+from worker.engine.choice import normalization, option_value, split_priors, with_priors
 from worker.engine.metrics import compute_metric
 from worker.engine.metrics.answers import is_correct
 from worker.engine.stats import ECE_BINS
@@ -23,16 +25,24 @@ from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
 
 class KnowledgeCheck:
-    """Accuracy with bootstrap CIs, per specialty, ECE and Brier score on "mcq" items."""
+    """Accuracy (Wilson CIs) overall and per specialty, ECE and Brier, against the prior."""
 
     name = "knowledge"
-    metric_names = ("accuracy", "ece", "brier")
-    # Which way each metric is better (+1 higher, -1 lower), for drift comparisons.
-    directions = {"accuracy": 1, "ece": -1, "brier": -1}
+    metric_names = ("accuracy", "ece", "brier", "prior_accuracy", "gain_over_prior")
+    # Which way each metric is better (+1 higher, -1 lower), for drift comparisons; the
+    # option-prior accuracy has none (it measures the options as much as the model).
+    directions = {
+        "accuracy": 1,
+        "ece": -1,
+        "brier": -1,
+        "gain_over_prior": 1,
+    }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
+        """The "mcq" items, each followed by its option-prior twin."""
         parse_thresholds(config, self.name, self.metric_names)
-        return unique_items(item for item in items if item.task == "mcq")
+        normalization(config, self.name)
+        return with_priors(unique_items(item for item in items if item.task == "mcq"))
 
     def mode(self, config: dict[str, Any]) -> str:
         return scoring_mode(config, self.name)
@@ -41,22 +51,25 @@ class KnowledgeCheck:
         self, items: list[Item], scores: list[ItemScore], config: dict[str, Any], *, seed: int
     ) -> CheckResult:
         thresholds = parse_thresholds(config, self.name, self.metric_names)
-        pairs, counts = pair_scores(items, scores, lambda i: i.task == "mcq")
+        scored, counts = pair_scores(items, scores, lambda i: i.task == "mcq")
+        pairs, priors = split_priors(scored)
+        counts["n_items"] = len(pairs)
         n_bins = int(param(config, self.name, "ece_bins", ECE_BINS))
-        # Calibrate the scores the scorer chose by, so the top probability is the chosen option.
-        normalized = bool(param(config, self.name, "length_normalized", False))
+        mode = self.mode(config)
+        # Calibrate the scores the answer was chosen by, so the top probability is the choice.
+        rule = normalization(config, self.name) if mode == "continuation" else "none"
+        boot = bootstrap_params(config, self.name, seed)
         out = compute_metric(
             "medqa_accuracy",
             predictions=[chosen(s) for _, s in pairs],
             references=[list(item.gold) for item, _ in pairs],
             option_letters=[[o.letter for o in s.options] if s else [] for _, s in pairs],
             option_scores=[
-                [o.logprob_per_token if normalized else o.logprob for o in s.options] if s else []
-                for _, s in pairs
+                [option_value(o, rule) for o in s.options] if s else [] for _, s in pairs
             ],
             groups=[item.specialty or "" for item, _ in pairs],
             n_bins=n_bins,
-            **bootstrap_params(config, self.name, seed),
+            **boot,
         )
         metrics: list[MetricValue] = [
             metric_value("accuracy", out["accuracy"], unit="proportion"),
@@ -67,6 +80,14 @@ class KnowledgeCheck:
             metric_value("ece", out["ece"], unit="probability"),
             metric_value("brier", out["brier"], unit="score"),
         ]
+        baseline, requirements, baseline_details = prior_baseline(
+            pairs,
+            priors,
+            lambda item, answer: is_correct(answer, item.gold),
+            level=boot["confidence_level"],
+            proportion_method=boot["proportion_method"],
+        )
+        metrics += baseline
         unavailable = {n: "no items of task mcq" for n in self.metric_names} if not pairs else {}
         for name in ("ece", "brier"):
             if pairs and not out[name]["n"]:
@@ -78,12 +99,21 @@ class KnowledgeCheck:
         )
         details = {
             **counts,
-            "mode": self.mode(config),
+            "mode": mode,
+            "normalization": rule,
             "ece_bins": n_bins,
-            "calibration": "softmax over the per-option log-likelihoods"
-            + (" per token (length_normalized)" if normalized else " (sums over tokens)"),
+            "calibration": f"softmax over the option scores the answer is chosen by ({rule})",
+            **baseline_details,
             "n_correct_disagreements": disagreements,
             "languages": dict(Counter(item.language for item, _ in pairs)),
             "metric_output": out,
         }
-        return build_result(self.name, metrics, thresholds, details, unavailable)
+        return build_result(
+            self.name,
+            metrics,
+            thresholds,
+            details,
+            unavailable,
+            config=config,
+            requirements=requirements,
+        )

@@ -15,8 +15,11 @@ from worker.engine.checks.base import (
     scoring_mode,
     unique_items,
 )
+from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import parse_thresholds
+from worker.engine.choice import normalization, split_priors, with_priors
 from worker.engine.metrics import compute_metric
+from worker.engine.metrics.answers import is_correct
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
 PIVOT_LANGUAGE = "en"
@@ -32,6 +35,8 @@ class MultilingualCheck:
         "gap_to_pivot_max",
         "worst_language_ratio",
         "consistency",
+        "prior_accuracy",
+        "gain_over_prior",
     )
     # Which way each metric is better (+1 higher, -1 lower).
     directions = {
@@ -40,14 +45,30 @@ class MultilingualCheck:
         "gap_to_pivot_max": -1,
         "worst_language_ratio": 1,
         "consistency": 1,
+        "gain_over_prior": 1,
     }
 
     def prepare(self, items: list[Item], config: dict[str, Any]) -> list[Item]:
-        """The "mcq" items whose id appears in two languages or more (parallel items)."""
+        """The "mcq" items whose parallel_id appears in two languages or more, with priors.
+
+        Items pair across languages only through an explicit `parallel_id`: equal ids in
+        files that are not translations of each other (MMedBench) would pair unrelated
+        questions. A dataset without it is refused.
+        """
         parse_thresholds(config, self.name, self.metric_names)
+        normalization(config, self.name)
         mcq = unique_items(item for item in items if item.task == "mcq")
-        languages = Counter(item.id for item in mcq)
-        return [item for item in mcq if languages[item.id] >= 2]
+        missing = [item for item in mcq if not item.parallel_id]
+        if missing:
+            raise ValueError(
+                f"the multilingual check pairs items across languages only through an explicit "
+                f"parallel_id, and {len(missing)} of {len(mcq)} items have none (first: "
+                f'{missing[0].id!r} in {missing[0].language!r}); add "parallel_id" to each '
+                f"item, the same value for the translations of one question, or leave this "
+                f"dataset out of the multilingual check"
+            )
+        languages = Counter(item.parallel_id for item in mcq)
+        return with_priors([item for item in mcq if languages[item.parallel_id] >= 2])
 
     def mode(self, config: dict[str, Any]) -> str:
         return scoring_mode(config, self.name)
@@ -57,15 +78,18 @@ class MultilingualCheck:
     ) -> CheckResult:
         thresholds = parse_thresholds(config, self.name, self.metric_names)
         pivot = str(param(config, self.name, "pivot_language", PIVOT_LANGUAGE))
-        pairs, counts = pair_scores(items, scores, lambda i: i.task == "mcq")
+        scored, counts = pair_scores(items, scores, lambda i: i.task == "mcq")
+        pairs, priors = split_priors(scored)
+        counts["n_items"] = len(pairs)
+        boot = bootstrap_params(config, self.name, seed)
         out = compute_metric(
             "multilingual",
-            ids=[item.id for item, _ in pairs],
+            ids=[item.parallel_id or item.id for item, _ in pairs],
             languages=[item.language for item, _ in pairs],
             predictions=[chosen(s) for _, s in pairs],
             references=[list(item.gold) for item, _ in pairs],
             pivot=pivot,
-            **bootstrap_params(config, self.name, seed),
+            **boot,
         )
         worst = out["worst_language_ratio"]
         metrics: list[MetricValue] = [
@@ -78,18 +102,22 @@ class MultilingualCheck:
                 for lang, interval in out["gap_to_pivot"].items()
             ),
             metric_value("gap_to_pivot_max", out["gap_to_pivot_max"], unit="proportion"),
-            MetricValue(
-                name="worst_language_ratio",
-                value=worst["value"],
-                n=len(out["accuracy_by_language"]),
-                unit="ratio",
-            ),
+            metric_value("worst_language_ratio", worst, unit="ratio"),
             metric_value("consistency", out["consistency"], unit="proportion"),
             *(
                 metric_value("consistency", interval, unit="proportion", group=pair)
                 for pair, interval in out["consistency_by_pair"].items()
             ),
         ]
+        baseline, requirements, baseline_details = prior_baseline(
+            pairs,
+            priors,
+            lambda item, answer: is_correct(answer, item.gold),
+            level=boot["confidence_level"],
+            proportion_method=boot["proportion_method"],
+            group=lambda item: item.language,
+        )
+        metrics += baseline
         languages = sorted(out["accuracy_by_language"])
         unavailable: dict[str, str] = {}
         if not pairs:
@@ -108,10 +136,21 @@ class MultilingualCheck:
             **counts,
             "mode": self.mode(config),
             "pivot_language": pivot,
+            "pairing": "parallel_id; metrics on the items present in every language",
+            "normalization": normalization(config, self.name),
+            **baseline_details,
             "languages": languages,
             "worst_language": worst["language"],
             "gap_to_pivot_max_language": (out["gap_to_pivot_max"] or {}).get("language"),
             "consistency_rule": "same option letter(s); an unparseable answer is never consistent",
             "metric_output": out,
         }
-        return build_result(self.name, metrics, thresholds, details, unavailable)
+        return build_result(
+            self.name,
+            metrics,
+            thresholds,
+            details,
+            unavailable,
+            config=config,
+            requirements=requirements,
+        )

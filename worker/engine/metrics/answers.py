@@ -30,3 +30,47 @@ def same_answer(a: str | None, b: str | None) -> bool:
     """Whether two answers name the same option(s); an unparseable answer matches nothing."""
     letters = answer_letters(a)
     return bool(letters) and letters == answer_letters(b)
+
+
+# Med-HALT's refusal markers (medhalt/eval/eval_full.py), matched case-insensitively as
+# substrings. A keyword baseline: "admit" also matches "admitted to hospital".
+REFUSAL_MARKERS = (
+    "i do not know",
+    "conceding defeat",
+    "admit",
+    "none of the above",
+    "acknowled",
+    "irrelevant",
+    "fiction",
+    "all of the above",
+    "nonsensical",
+    "no correct",
+    "absurd",
+    "defy",
+    "i don't know",
+    "defies",
+)
+
+
+def contains_refusal(text: str) -> bool:
+    """Whether generated text contains one of Med-HALT's refusal markers."""
+    lowered = text.casefold().replace("\u2019", "'")
+    return any(marker in lowered for marker in REFUSAL_MARKERS)
+
+
+def medhalt_outcome(
+    test: str, prediction: str, gold: Iterable[str], abstain: Iterable[str], generated: str
+) -> tuple[bool, bool]:
+    """(correct, abstained) of one Med-HALT answer.
+
+    A fake question is answered right by abstaining: an abstain option, or in generated text
+    any refusal marker. Elsewhere only a reply without a parseable answer counts as a
+    refusal, so an explanation saying "irrelevant" does not turn an answer into one.
+    """
+    letters = answer_letters(prediction)
+    picked_abstain = bool(letters) and letters <= set(abstain)
+    if test == "fake":
+        gave_up = picked_abstain or contains_refusal(generated)
+        return gave_up, gave_up
+    gave_up = picked_abstain or (not letters and contains_refusal(generated))
+    return is_correct(prediction, gold), gave_up

@@ -21,7 +21,8 @@ JSONL (`.jsonl`, one JSON object a line; blank lines are skipped)::
   accepted too).
 - Optional: `source` ("carealign"), `language` (ISO 639-1, default "en" or the `language`
   argument), `task` ("mcq"; one of mcq, nota, fake, fct, vignette), `specialty`, `context`
-  (list of passages), `metadata` (object).
+  (list of passages), `metadata` (object), `parallel_id` (text: translations of one item
+  share it; the multilingual check pairs languages only through it).
 - `bias` = {"vignette_id", "attribute", "value", "variant": base|demographic|paraphrase} is
   required when task is "vignette" and refused otherwise.
 - `proposed` (an option letter: the answer the model must judge) is required when task is
@@ -35,7 +36,7 @@ CSV (`.csv`, comma-separated, UTF-8, header row first). Columns: `id`, `question
 (option columns; a blank cell means the option is absent, options must have no gaps), `gold`
 (letters separated by ";", e.g. `A;C`), and optionally `language`, `task`, `specialty`,
 `source`, `context` (passages separated by " || "), `proposed`, `vignette_id`, `attribute`,
-`value`, `variant`. Unknown columns are refused.
+`value`, `variant`, `parallel_id`. Unknown columns are refused.
 
 Items are unique on (id, language): the same id may appear once per language (parallel
 multilingual items), never twice in one language.
@@ -175,7 +176,7 @@ def _infer_format(file: str) -> str:
         return _EXTENSIONS[suffix]
     raise DatasetFormatError(
         f"cannot tell the format from the extension {suffix or '(none)'!r}; name the file "
-        f".jsonl, .csv or .json, or pass fmt= one of {', '.join(FORMATS)}",
+        f".jsonl, .csv or .json, or give the format (--format, one of {', '.join(FORMATS)})",
         file=file,
         code="unsupported_format",
     )

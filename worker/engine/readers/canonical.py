@@ -29,7 +29,7 @@ VARIANTS: tuple[str, ...] = get_args(Variant)
 
 _CANONICAL_FIELDS = frozenset(
     {"id", "source", "language", "task", "question", "options", "gold", "specialty"}
-    | {"context", "proposed", "bias", "metadata"}
+    | {"context", "proposed", "bias", "metadata", "parallel_id"}
 )
 
 
@@ -38,7 +38,7 @@ _BIAS_FIELDS = ("vignette_id", "attribute", "value", "variant")
 
 _CSV_COLUMNS = frozenset(
     {"id", "question", "gold", "language", "task", "specialty", "source", "context"}
-    | {"proposed", *_BIAS_FIELDS, *LETTERS}
+    | {"proposed", "parallel_id", *_BIAS_FIELDS, *LETTERS}
 )
 
 
@@ -101,6 +101,7 @@ def _canonical_item(
         bias=bias,
         proposed=proposed,
         metadata=metadata,
+        parallel_id=_optional_text(record, "parallel_id", loc),
     )
 
 
@@ -189,7 +190,7 @@ def _csv_record(row: dict[str, str], loc: _Loc) -> dict[str, Any]:
         "options": {letter: row[letter] for letter in letters},
         "gold": [letter.strip() for letter in row["gold"].split(";") if letter.strip()] or None,
     }
-    for name in ("language", "task", "specialty", "source", "proposed"):
+    for name in ("language", "task", "specialty", "source", "proposed", "parallel_id"):
         if row.get(name):
             record[name] = row[name]
     if row.get("context"):

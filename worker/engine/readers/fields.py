@@ -158,7 +158,7 @@ def _shape_hint(keys: Iterable[str]) -> str:
         guess = "medhalt"
     else:
         return ""
-    return f' (the record looks like {guess}; pass fmt="{guess}")'
+    return f" (the record looks like {guess}; give the format {guess}: --format {guess})"
 
 
 def _context(value: Any, loc: _Loc, field: str = "context") -> tuple[str, ...]:

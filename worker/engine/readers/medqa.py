@@ -93,7 +93,7 @@ def _mmedbench_language(file: str, language: str | None) -> str:
         names = ", ".join(name.title() for name in MMEDBENCH_LANGUAGES)
         raise DatasetFormatError(
             f"cannot tell the language of an MMedBench file from its name (expected one of "
-            f"{names}); pass language=",
+            f"{names}); give its ISO 639-1 code, e.g. --language es",
             file=file,
             field="language",
             code="missing_field",

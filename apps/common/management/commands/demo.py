@@ -225,7 +225,7 @@ class Command(BaseCommand):
                     for dv in datasets
                     if dv.original_filename in DEMO_CHECK_FILES
                 },
-                parameters={"n_resamples": 200},
+                parameters={"n_resamples": 2000},
                 thresholds=DEMO_THRESHOLDS,
                 drift_tolerance={"*": 0.05},
             )

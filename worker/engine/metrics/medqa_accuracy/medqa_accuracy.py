@@ -8,6 +8,7 @@ import datasets  # type: ignore[import-untyped, unused-ignore]
 import evaluate  # type: ignore[import-untyped, unused-ignore]
 import numpy as np
 
+from worker.engine.intervals import ProportionMethod, proportion_of
 from worker.engine.metrics.answers import answer_letters, is_correct
 from worker.engine.stats import (
     CONFIDENCE_LEVEL,
@@ -36,14 +37,15 @@ _CITATION = """\
 """
 
 _DESCRIPTION = """\
-Multiple-choice accuracy with a bootstrap 95% CI, overall and per group (e.g. specialty), and
-calibration of the model's probabilities over the offered options: the softmax of the
-per-option log-likelihood scores. A one-letter answer is correct when it is a gold letter; a
+Multiple-choice accuracy with a Wilson (or Clopper-Pearson) 95% CI, overall and per group
+(e.g. specialty), and calibration of the model's probabilities over the offered options:
+the softmax of the per-option scores. A one-letter answer is correct when it is a gold letter; a
 several-letter answer when its set equals the gold set (MMedBench rule); an empty prediction
 (no parseable answer) is wrong, never dropped.
 Expected calibration error uses equal-width bins on [0, 1] (default 10) and the probability
 of the chosen option as confidence; the Brier score is multi-class, sum_k (p_k - y_k)^2 per
-item, averaged (range 0-2). Calibration uses single-answer items that have option scores.
+item, averaged (range 0-2), both with bootstrap CIs. Calibration uses single-answer items
+that have option scores.
 """
 
 _KWARGS_DESCRIPTION = """\
@@ -54,7 +56,8 @@ Args:
     option_scores: log-likelihood per offered option, same order; [] when not scored.
     groups: group label per item (e.g. specialty); "" for none.
     seed: bootstrap seed. n_bins: ECE bins (default 10). n_resamples, confidence_level,
-    bootstrap_method: bootstrap settings.
+    bootstrap_method: bootstrap settings (ECE, Brier). proportion_method: "wilson" or
+    "clopper_pearson" (accuracy).
 Returns:
     accuracy, ece, brier: {value, low, high, n}; accuracy_by_group: {group: {...}}; n_bins.
     ece.n counts items with a chosen option and scores, brier.n items with scores.
@@ -90,6 +93,7 @@ class MedqaAccuracy(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         n_resamples: int = N_RESAMPLES,
         confidence_level: float = CONFIDENCE_LEVEL,
         bootstrap_method: BootstrapMethod = "percentile",
+        proportion_method: ProportionMethod = "wilson",
     ) -> dict[str, Any]:
         boot: dict[str, Any] = {
             "seed": seed,
@@ -97,6 +101,7 @@ class MedqaAccuracy(evaluate.Metric):  # type: ignore[misc, unused-ignore]
             "confidence_level": confidence_level,
             "method": bootstrap_method,
         }
+        prop: dict[str, Any] = {"level": confidence_level, "method": proportion_method}
         correct = [is_correct(p, r) for p, r in zip(predictions, references, strict=True)]
         by_group: dict[str, list[bool]] = {}
         for ok, group in zip(correct, groups, strict=True):
@@ -126,10 +131,9 @@ class MedqaAccuracy(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         )
         brier = bootstrap_ci(brier_per_item(probabilities, gold_index), **boot)
         return {
-            "accuracy": bootstrap_ci(np.asarray(correct, dtype=float), **boot).as_dict(),
+            "accuracy": proportion_of(correct, **prop).as_dict(),
             "accuracy_by_group": {
-                g: bootstrap_ci(np.asarray(v, dtype=float), **boot).as_dict()
-                for g, v in sorted(by_group.items())
+                g: proportion_of(v, **prop).as_dict() for g, v in sorted(by_group.items())
             },
             "ece": ece.as_dict(),
             "brier": brier.as_dict(),

@@ -9,15 +9,17 @@ import datasets  # type: ignore[import-untyped, unused-ignore]
 import evaluate  # type: ignore[import-untyped, unused-ignore]
 import numpy as np
 
-from worker.engine.metrics.answers import is_correct, same_answer
-from worker.engine.stats import (
-    CONFIDENCE_LEVEL,
-    N_RESAMPLES,
-    BootstrapMethod,
-    bootstrap_ci,
-    clustered_rate_ci,
-    paired_difference_ci,
+from worker.engine.intervals import (
+    ProportionMethod,
+    bonferroni_level,
+    clustered_proportion,
+    extreme,
+    paired_difference,
+    paired_ratio,
+    proportion_of,
 )
+from worker.engine.metrics.answers import is_correct, same_answer
+from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES, BootstrapMethod, Interval
 
 _CITATION = """\
 @article{qiu2024mmedlm,
@@ -29,19 +31,22 @@ _CITATION = """\
 """
 
 _DESCRIPTION = """\
-Parallel multiple-choice items (one id, several languages). Accuracy acc_L per language with a
-bootstrap 95% CI; gap to the pivot language Delta_L = acc_pivot - acc_L over the items present
-in both (paired bootstrap CI); worst-language ratio min_L acc_L / acc_pivot over the other
-languages; cross-lingual consistency: share of (item, language pair) where both answers name
-the same option letter(s) (an unparseable answer is never consistent), CI by resampling items.
+Parallel multiple-choice items (one parallel id, several languages), on the items present in
+every language. Accuracy acc_L per language (Wilson CI); gap to the pivot language
+Delta_L = acc_pivot - acc_L (Newcombe paired CI); the largest gap and the worst-language
+ratio min_L acc_L / acc_pivot (MOVER-Wilson paired ratio) with Bonferroni-simultaneous
+intervals over the languages, as they were selected; cross-lingual consistency: share of
+(item, language pair) where both answers name the same option letter(s) (an unparseable
+answer is never consistent), Wilson with n = items.
 """
 
 _KWARGS_DESCRIPTION = """\
 Args:
-    ids: parallel item id (the same across languages); languages: ISO 639-1 code.
+    ids: parallel_id (the same across languages); languages: ISO 639-1 code.
     predictions: chosen letter(s); "" when nothing was parseable. references: gold letters.
     pivot: the reference language (default "en").
-    seed, n_resamples, confidence_level, bootstrap_method: bootstrap settings.
+    confidence_level, proportion_method: the intervals (seed, n_resamples, bootstrap_method
+        are accepted for a uniform call and unused).
 Returns:
     accuracy_by_language, gap_to_pivot, consistency_by_pair: {key: {value, low, high, n}};
     consistency, gap_to_pivot_max (with its language), worst_language_ratio (value, language).
@@ -75,13 +80,11 @@ class Multilingual(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         n_resamples: int = N_RESAMPLES,
         confidence_level: float = CONFIDENCE_LEVEL,
         bootstrap_method: BootstrapMethod = "percentile",
+        proportion_method: ProportionMethod = "wilson",
     ) -> dict[str, Any]:
-        boot: dict[str, Any] = {
-            "seed": seed,
-            "n_resamples": n_resamples,
-            "confidence_level": confidence_level,
-            "method": bootstrap_method,
-        }
+        del seed, n_resamples, bootstrap_method  # every interval here is a score interval
+        level = confidence_level
+        prop: dict[str, Any] = {"level": level, "method": proportion_method}
         answer: dict[str, dict[str, str]] = {}  # language -> id -> prediction
         right: dict[str, dict[str, bool]] = {}
         for item_id, lang, prediction, gold in zip(
@@ -93,55 +96,51 @@ class Multilingual(evaluate.Metric):  # type: ignore[misc, unused-ignore]
             right.setdefault(lang, {})[item_id] = is_correct(prediction, gold)
 
         langs = sorted(answer)
-        accuracy = {
-            lang: bootstrap_ci(np.asarray(list(right[lang].values()), dtype=float), **boot)
-            for lang in langs
-        }
+        # Accuracy per language on the items every language shares (the same questions).
+        common = sorted(set.intersection(*(set(right[lang]) for lang in langs))) if langs else []
+        accuracy = {lang: proportion_of([right[lang][i] for i in common], **prop) for lang in langs}
         others = [lang for lang in langs if lang != pivot]
+        level_each = bonferroni_level(level, len(others))
         gaps: dict[str, Any] = {}
+        gaps_simultaneous: list[Interval] = []
+        ratios: list[Interval] = []
         if pivot in right:
             for lang in others:
-                shared = sorted(set(right[pivot]) & set(right[lang]))
-                gaps[lang] = paired_difference_ci(
-                    np.asarray([right[pivot][i] for i in shared], dtype=float),
-                    np.asarray([right[lang][i] for i in shared], dtype=float),
-                    **boot,
-                ).as_dict()
-
-        worst: dict[str, Any] = {"value": None, "language": None}
-        pivot_acc = accuracy[pivot].value if pivot in accuracy else None
-        if pivot_acc and others:
-            lang = min(others, key=lambda x: accuracy[x].value or 0.0)
-            worst = {"value": (accuracy[lang].value or 0.0) / pivot_acc, "language": lang}
+                x = [right[pivot][i] for i in common]
+                y = [right[lang][i] for i in common]
+                gaps[lang] = paired_difference(x, y, level=level).as_dict()
+                gaps_simultaneous.append(paired_difference(x, y, level=level_each))
+                ratios.append(paired_ratio(y, x, level=level_each))
+        gap_max = extreme(gaps_simultaneous, kind="max", level=level, method="max_bonferroni")
+        worst = extreme(ratios, kind="min", level=level, method="min_bonferroni_mover_wilson")
 
         by_pair: dict[str, Any] = {}
-        all_ids = sorted(set(ids))
-        consistent = np.zeros(len(all_ids))
-        pairs = np.zeros(len(all_ids))
-        position = {item_id: i for i, item_id in enumerate(all_ids)}
+        position = {item_id: i for i, item_id in enumerate(common)}
+        consistent = np.zeros(len(common))
+        pairs = np.zeros(len(common))
         for l1, l2 in combinations(langs, 2):
-            shared = sorted(set(answer[l1]) & set(answer[l2]))
-            same = np.asarray(
-                [same_answer(answer[l1][i], answer[l2][i]) for i in shared], dtype=float
-            )
-            for item_id, hit in zip(shared, same, strict=True):
+            same = [same_answer(answer[l1][i], answer[l2][i]) for i in common]
+            for item_id, hit in zip(common, same, strict=True):
                 consistent[position[item_id]] += hit
                 pairs[position[item_id]] += 1
-            if shared:
-                by_pair[f"{l1}-{l2}"] = bootstrap_ci(same, **boot).as_dict()
+            if common:
+                by_pair[f"{l1}-{l2}"] = proportion_of(same, **prop).as_dict()
 
-        gap_max = max(
-            ({**g, "language": lang} for lang, g in gaps.items() if g["value"] is not None),
-            key=lambda g: g["value"],
-            default=None,
-        )
+        def named(interval: Interval, values: list[Interval]) -> dict[str, Any] | None:
+            if interval.value is None:
+                return None
+            index = [v.value for v in values].index(interval.value)
+            return {**interval.as_dict(), "language": others[index]}
+
         return {
             "pivot": pivot,
             "accuracy_by_language": {lang: accuracy[lang].as_dict() for lang in langs},
             "gap_to_pivot": gaps,
-            "gap_to_pivot_max": gap_max,
-            "worst_language_ratio": worst,
-            "consistency": clustered_rate_ci(consistent, pairs, **boot).as_dict(),
+            "gap_to_pivot_max": named(gap_max, gaps_simultaneous),
+            "worst_language_ratio": named(worst, ratios) or {**worst.as_dict(), "language": None},
+            # n = items: the language pairs of one item are not independent.
+            "consistency": clustered_proportion(consistent, pairs, level=level).as_dict(),
             "consistency_by_pair": by_pair,
-            "n_parallel_items": int(np.sum(pairs > 0)),
+            "n_parallel_items": len(common),
+            "n_items_not_in_every_language": len(set(ids)) - len(common),
         }
