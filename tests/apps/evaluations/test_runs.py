@@ -55,9 +55,10 @@ def test_services_alone_take_a_run_from_queued_to_succeeded(knowledge_setup: Eva
         suite=knowledge_setup.suite, model_version=knowledge_setup.version, shard_size=5
     )
     plan = services.run_start(run_id=run.pk)
-    assert plan is not None and plan.run_id == run.pk and len(plan.shard_ids) == 3
+    # 12 knowledge items and their 12 option-prior twins, in shards of 5.
+    assert plan is not None and plan.run_id == run.pk and len(plan.shard_ids) == 5
     outcomes = [services.shard_process(shard_id=shard_id) for shard_id in plan.shard_ids]
-    assert [(o.outcome, o.last) for o in outcomes] == [("done", False)] * 2 + [("done", True)]
+    assert [(o.outcome, o.last) for o in outcomes] == [("done", False)] * 4 + [("done", True)]
     finished = services.run_finalize(run_id=run.pk)
     assert finished is not None and finished.status == "succeeded"
     _each_item_once(finished, knowledge_setup.rows)

@@ -66,7 +66,7 @@ def test_a_run_without_progress_is_stalled_with_the_reason_until_it_progresses(
     assert services.runs_sweep(queue_depth=0).stalled == 1
     run.refresh_from_db()
     assert run.status == "running"
-    assert run.stalled_reason.startswith("no progress for 5 min: 3 shard(s) wait for a gpu worker")
+    assert run.stalled_reason.startswith("no progress for 5 min: 6 shard(s) wait for a gpu worker")
     from apps.evaluations.selectors import run_display_status, run_eta_seconds
 
     assert run_display_status(run) == "stalled" and run_eta_seconds(run) is None
@@ -160,7 +160,8 @@ def test_a_cancelled_statement_during_finalisation_is_retried_and_the_run_succee
         locker.rollback()
         locker.close()
         worker.join(timeout=120)
-    assert outcome["result"].get() == "succeeded (pass)"
+    # Succeeded after one retry; 12 items are too few for any decision (minimum n 30).
+    assert outcome["result"].get() == "succeeded (insufficient_data)"
     retries = [r.getMessage() for r in caplog.records if "Retry in" in r.getMessage()]
     assert len(retries) == 1 and "canceling statement" in retries[0], retries
     run.refresh_from_db()
