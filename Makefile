@@ -26,10 +26,11 @@ install: $(VENV)/.installed
 # PostgreSQL and Redis for the test suite: start them if stopped, install them if missing.
 services:
 	@if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null \
-	    || ! command -v pdftotext >/dev/null || ! ldconfig -p | grep -q libharfbuzz-subset; then \
-	  echo "Installing PostgreSQL, Redis, poppler-utils and HarfBuzz subsetting with apt-get"; \
+	    || ! command -v pdftotext >/dev/null || ! ldconfig -p | grep -q libharfbuzz-subset \
+	    || ! command -v qpdf >/dev/null || ! test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; then \
+	  echo "Installing PostgreSQL, Redis, poppler-utils, HarfBuzz subsetting, qpdf and Noto CJK with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    postgresql redis-server poppler-utils libharfbuzz-subset0 >/dev/null; \
+	    postgresql redis-server poppler-utils libharfbuzz-subset0 qpdf fonts-noto-cjk >/dev/null; \
 	fi
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  echo "Starting PostgreSQL"; \

@@ -11,6 +11,8 @@ VERIFY_MAX_BYTES = 25 * 1024 * 1024  # a card PDF is a few hundred KiB; refuse a
 HISTORY_RUNS = 12  # runs shown in the accuracy-over-time chart
 DRIFT_WINDOW_DAYS = 90
 MISSING_MARK = "MISSING — fill in:"
+# A declared gap: the organisation states why something does not exist (printed distinctly).
+GAP_PREFIX = "Not assessed: "
 
 # format -> (file extension, MIME type)
 FORMATS = {
@@ -123,3 +125,17 @@ LIST_DOCUMENTATION_FIELDS = frozenset(
 )
 OBJECT_DOCUMENTATION_FIELDS = frozenset({"evaluation_data_origin"})
 NUMBER_DOCUMENTATION_FIELDS = frozenset({"gpu_hour_cost_usd"})
+
+# Free-text limits of documentation fields (characters): a card is read, not a file store.
+# A 1 MiB field made a 356-page, 47.5 s render; 20,000 characters is about eight pages.
+DOCUMENTATION_TEXT_MAX_CHARS = 20_000
+DOCUMENTATION_MAX_CHARS = {
+    "developer_contact": 500,
+    "funding_source": 2_000,
+    "global_availability": 2_000,
+    "output_type": 40,
+    "model_type": 500,
+    "bibliography": 50_000,
+}
+DOCUMENTATION_MAX_ITEMS = 100  # list fields (keywords, EHRs) and the origin mapping
+DOCUMENTATION_ITEM_MAX_CHARS = 200

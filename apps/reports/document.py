@@ -76,6 +76,28 @@ class CardContext:
         ]
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks): in a name or a free-text
+# field they can make an issued card print text reversed or reordered, so they never stay.
+BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def strip_bidi(text: str) -> str:
+    """The text without Unicode bidirectional control characters."""
+    return text.translate(BIDI_CONTROLS)
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_bidi(value)
+    if isinstance(value, dict):
+        return {strip_bidi(k) if isinstance(k, str) else k: neutralise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [neutralise(v) for v in value]
+    return value
+
+
 @functools.cache
 def software_id() -> str:
     """The producing application, for CHAI's chaiMcSoftwareId: 'CareAlign <version>'."""
@@ -105,7 +127,7 @@ def document_build(
     sections = build_sections(profile, ctx)
     model, version = ctx.model, ctx.version
     latest = ctx.runs[0] if ctx.runs else None
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "card": {
             "id": str(card.pk),
@@ -153,3 +175,6 @@ def document_build(
         "manifest": manifest_of(latest.run) if latest else None,
         "audit": dict(ctx.audit),
     }
+    # Registry text was typed before bidi controls were refused at input: none reaches a card.
+    neutral: dict[str, Any] = neutralise(document)
+    return neutral

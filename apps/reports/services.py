@@ -31,13 +31,17 @@ from apps.reports.constants import (
     CARD_MEDIA_DIR,
     DATA_ORIGINS,
     DOCUMENTATION_FIELDS,
+    DOCUMENTATION_ITEM_MAX_CHARS,
+    DOCUMENTATION_MAX_CHARS,
+    DOCUMENTATION_MAX_ITEMS,
+    DOCUMENTATION_TEXT_MAX_CHARS,
     FORMATS,
     LIST_DOCUMENTATION_FIELDS,
     NUMBER_DOCUMENTATION_FIELDS,
     OBJECT_DOCUMENTATION_FIELDS,
     OUTPUT_TYPES,
 )
-from apps.reports.document import document_build, software_id
+from apps.reports.document import document_build, neutralise, software_id
 from apps.reports.formats import chai_xml, hf_readme, json_schema
 from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
 
@@ -96,6 +100,8 @@ def _audit(
 
 
 def _clean_value(key: str, value: Any) -> Any:
+    value = neutralise(value)
+    _check_length(key, value)
     if key in LIST_DOCUMENTATION_FIELDS:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValidationError({key: ["Must be a list of strings."]})
@@ -120,6 +126,23 @@ def _clean_value(key: str, value: Any) -> Any:
     if key == "output_type" and value.strip() not in OUTPUT_TYPES:
         raise ValidationError({key: [f"Must be one of {', '.join(OUTPUT_TYPES)}."]})
     return value.strip()
+
+
+def _check_length(key: str, value: Any) -> None:
+    if isinstance(value, str):
+        limit = DOCUMENTATION_MAX_CHARS.get(key, DOCUMENTATION_TEXT_MAX_CHARS)
+        if len(value) > limit:
+            raise ValidationError({key: [f"At most {limit:,} characters (got {len(value):,})."]})
+    elif isinstance(value, list | dict):
+        items = list(value.items()) if isinstance(value, dict) else list(value)
+        if len(items) > DOCUMENTATION_MAX_ITEMS:
+            raise ValidationError({key: [f"At most {DOCUMENTATION_MAX_ITEMS} entries."]})
+        for item in items:
+            for text in item if isinstance(item, tuple) else (item,):
+                if isinstance(text, str) and len(text) > DOCUMENTATION_ITEM_MAX_CHARS:
+                    raise ValidationError(
+                        {key: [f"Each entry at most {DOCUMENTATION_ITEM_MAX_CHARS} characters."]}
+                    )
 
 
 @transaction.atomic

@@ -146,8 +146,8 @@ def render(document: dict[str, Any]) -> bytes:
     parts.append("## Signatures")
     if document["signatures"]:
         parts += [
-            f"- {s['printed_name']} — {s['meaning']} — {s['signed_at']} — sha256 "
-            f"`{s['record_digest']}`" + (" — **stale**" if s["stale"] else "")
+            f"- {s['signer_name']} — {s['meaning']} — {s['signed_at']} — sha256 "
+            f"`{s['record_digest']}`" + ("" if s["current"] else " — **stale**")
             for s in document["signatures"]
         ]
     else:

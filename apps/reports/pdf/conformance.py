@@ -36,11 +36,14 @@ def pdfa_problems(content: bytes, *, qpdf: bool = True) -> list[str]:
     problems: list[str] = []
     if not content.startswith(b"%PDF-"):
         return ["6.1.2: the file does not start with a PDF header"]
-    reader = PdfReader(io.BytesIO(content))
-    trailer = reader.trailer
-    if "/Encrypt" in trailer:
-        problems.append("6.1.3: the file is encrypted")
-    catalog = _resolve(trailer["/Root"])
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        trailer = reader.trailer
+        if "/Encrypt" in trailer:
+            return ["6.1.3: the file is encrypted", *(qpdf_problems(content) if qpdf else [])]
+        catalog = _resolve(trailer["/Root"])
+    except Exception as exc:  # pypdf raises many kinds on a damaged file
+        return [f"the file cannot be parsed: {exc}", *(qpdf_problems(content) if qpdf else [])]
     problems += _identification(catalog)
     problems += _output_intent(catalog)
     objects = list(_all_objects(reader))

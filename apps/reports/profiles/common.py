@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
-from apps.reports.constants import CHECK_TITLES, DATA_ORIGINS, DRIFT_WINDOW_DAYS
+from apps.reports.constants import CHECK_TITLES, DATA_ORIGINS, DRIFT_WINDOW_DAYS, GAP_PREFIX
 
 if TYPE_CHECKING:
     from apps.evaluations.models import EvaluationRun
@@ -183,7 +183,7 @@ def performance(ctx: CardContext, checks: tuple[str, ...], origin: str) -> str |
 
 def not_performed(ctx: CardContext, key: str) -> str | None:
     reason = doc(ctx, key)
-    return f"Not assessed: {reason}" if reason else None
+    return f"{GAP_PREFIX}{reason}" if reason else None
 
 
 def metrics_table(
@@ -473,22 +473,24 @@ def oversight(ctx: CardContext) -> str | None:
 
 
 def signed_test_reports(ctx: CardContext) -> str | None:
-    """Test reports dated and signed by the responsible persons (valid, not stale)."""
+    """Test reports dated and signed by the responsible persons (current, not stale)."""
     lines = [
-        f"{s['printed_name']} — {s['meaning']} — {s['signed_at']}"
-        + (f" — {s['subject']}" if s.get("subject") else "")
-        + f" — record sha256 `{s['record_digest'][:16]}…`"
+        f"{s['signer_name']} — {s['meaning']} — {s['signed_at']}"
+        + (f" — {s['stage']}" if s.get("stage") else "")
+        + f" — record sha256 `{str(s['record_digest'])[:16]}…`"
         for s in ctx.signatures
-        if not s.get("stale") and s.get("meaning") in ("approved", "reviewed")
+        if s.get("current") and s.get("meaning") in ("approved", "reviewed")
     ]
     return bullets(lines)
 
 
 def stakeholders_consulted(ctx: CardContext) -> str | None:
-    """Who signed off (and, with the sign-off module, who took part in preference studies)."""
+    """Who signed off, in what role, at which stage, and whether the signature is current."""
     lines = [
-        f"{s['printed_name']} ({s.get('role') or 'stakeholder'}) — {s['meaning']} "
-        f"{s.get('lifecycle_stage') or ''} on {s['signed_at'][:10]}".replace("  ", " ")
+        f"{s['signer_name']} ({s.get('signer_role') or 'stakeholder'}) — {s['meaning']}"
+        + (f" at stage {s['stage']}" if s.get("stage") else "")
+        + f" on {str(s['signed_at'])[:10]}"
+        + ("" if s.get("current") else " (stale: the record changed after signing)")
         for s in ctx.signatures
     ]
     return bullets(lines)

@@ -22,15 +22,16 @@ from tests.apps.reports.conftest import World, make_world
 
 pytestmark = pytest.mark.django_db
 SAMPLE = Path(__file__).parent / "sample_card.json"
+# The card_signatures contract (apps.reports.selectors, implemented by the sign-off module).
 SIGNATURE = {
-    "printed_name": "Dr Jane Roe",
+    "signer_name": "Dr Jane Roe",
+    "signer_role": "clinical_reviewer",
     "meaning": "approved",
+    "stage": "validation",
     "signed_at": "2026-11-03T16:02:11Z",
     "record_digest": "ab" * 32,
-    "stale": False,
-    "role": "clinical_reviewer",
-    "lifecycle_stage": "validation",
-    "subject": "Evaluation run 42",
+    "current": True,
+    "comment": "Evaluation run 42 reviewed",
 }
 
 
@@ -162,7 +163,7 @@ def test_signature_fields_are_missing_where_a_profile_requires_them(world: World
 def test_sign_offs_fill_the_signature_fields_without_a_redesign(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "card_signatures", lambda **kwargs: [SIGNATURE])
+    monkeypatch.setattr(selectors, "card_signatures", lambda *args, **kwargs: [SIGNATURE])
     chai = build(world, "chai")
     eu = build(world, "eu_ai_act")
     json_schema.validate(eu)
@@ -176,7 +177,7 @@ def test_stale_signatures_do_not_count_as_signed_test_reports(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        selectors, "card_signatures", lambda **kwargs: [{**SIGNATURE, "stale": True}]
+        selectors, "card_signatures", lambda *args, **kwargs: [{**SIGNATURE, "current": False}]
     )
     assert "development.signed_test_reports" in missing(build(world, "eu_ai_act"))
 

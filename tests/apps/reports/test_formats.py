@@ -40,7 +40,7 @@ def test_validator_rejects_a_card_without_basic_info(chai_dir: Path) -> None:
 def test_chai_xml_of_a_complete_card_validates(
     world: World, chai_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "card_signatures", lambda **kwargs: [SIGNATURE])
+    monkeypatch.setattr(selectors, "card_signatures", lambda *args, **kwargs: [SIGNATURE])
     document = build(world, "chai")
     assert document["completeness"]["complete"]
     xml = chai_xml.render(document)
