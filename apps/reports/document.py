@@ -8,10 +8,11 @@ so the quantitative fields are always computed at render time and never stored a
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -121,7 +122,8 @@ def document_build(
     """Return the card document for `card` in its profile, with the given status."""
     from apps.reports.profiles import PROFILES
     from apps.reports.profiles.base import build_sections, completeness
-    from apps.reports.profiles.common import manifest_of, results
+    from apps.reports.profiles.common import manifest_of, results, source_of
+    from apps.reports.profiles.consistency import contradictions
 
     profile = PROFILES[card.profile]
     sections = build_sections(profile, ctx)
@@ -161,7 +163,7 @@ def document_build(
             "id": version.pk,
             "version_label": version.version_label,
             "source_kind": version.source_kind,
-            "source": version.source,
+            "source": source_of(version, model.name),
             "weights_digest": version.weights_digest,
             "base_model": version.base_model,
             "alignment_techniques": list(version.alignment_techniques or []),
@@ -171,10 +173,38 @@ def document_build(
         "sections": sections,
         "results": results(ctx),
         "signatures": list(ctx.signatures),
-        "completeness": completeness(sections),
-        "manifest": manifest_of(latest.run) if latest else None,
+        "completeness": completeness(sections, contradictions(ctx)),
+        "manifest": scrub_paths(manifest_of(latest.run)) if latest else None,
         "audit": dict(ctx.audit),
     }
     # Registry text was typed before bidi controls were refused at input: none reaches a card.
     neutral: dict[str, Any] = neutralise(document)
+    if version.source_kind != "hub" and version.source:
+        # Belt and braces: the server path of a local model never appears on a card.
+        label = source_of(version, model.name)
+        neutral = _replace_text(neutral, str(version.source), label)
     return neutral
+
+
+_ABSOLUTE_PATH = re.compile(r"^(/|~/|[A-Za-z]:[\\/]|\\\\)")
+
+
+def scrub_paths(value: Any, key: str = "") -> Any:
+    """A manifest without server paths: 'path' entries go, absolute paths keep their name."""
+    if isinstance(value, dict):
+        return {k: scrub_paths(v, str(k)) for k, v in value.items() if str(k) != "path"}
+    if isinstance(value, list):
+        return [scrub_paths(v, key) for v in value]
+    if isinstance(value, str) and _ABSOLUTE_PATH.match(value):
+        return f"(server path withheld: {PurePath(value).name})"
+    return value
+
+
+def _replace_text(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {k: _replace_text(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_text(v, old, new) for v in value]
+    return value

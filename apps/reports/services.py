@@ -30,6 +30,7 @@ from apps.reports import selectors
 from apps.reports.constants import (
     CARD_MEDIA_DIR,
     DATA_ORIGINS,
+    DOCUMENTATION_EXPLANATION_MAX_CHARS,
     DOCUMENTATION_FIELDS,
     DOCUMENTATION_ITEM_MAX_CHARS,
     DOCUMENTATION_MAX_CHARS,
@@ -40,6 +41,7 @@ from apps.reports.constants import (
     NUMBER_DOCUMENTATION_FIELDS,
     OBJECT_DOCUMENTATION_FIELDS,
     OUTPUT_TYPES,
+    TEXT_MAP_DOCUMENTATION_FIELDS,
 )
 from apps.reports.document import document_build, neutralise, software_id
 from apps.reports.formats import chai_xml, hf_readme, json_schema
@@ -60,6 +62,21 @@ class CardIncomplete(Exception):
         super().__init__(
             f"The card cannot be issued: {len(missing)} required field(s) missing: {names}"
         )
+
+
+def _blocking(completeness: dict[str, Any]) -> list[dict[str, Any]]:
+    """Missing fields and unexplained contradictions, in the shape CardIncomplete lists."""
+    unexplained = [
+        {
+            "section": "consistency",
+            "field": x["id"],
+            "label": f"Contradiction {x['id']}: {x['message']}",
+            "fill_hint": x["fill_hint"],
+        }
+        for x in completeness.get("contradictions") or []
+        if not x["explained"]
+    ]
+    return list(completeness["missing"]) + unexplained
 
 
 class CardStateError(Exception):
@@ -111,6 +128,12 @@ def _clean_value(key: str, value: Any) -> Any:
             if unknown:
                 raise ValidationError({key: [f"Unknown variables {unknown}; use {known}."]})
         return [v.strip() for v in value if v.strip()]
+    if key in TEXT_MAP_DOCUMENTATION_FIELDS:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ValidationError({key: ["Must map contradiction ids to explanations (text)."]})
+        return {k.strip(): v.strip() for k, v in value.items() if v.strip()}
     if key in OBJECT_DOCUMENTATION_FIELDS:
         if not isinstance(value, dict) or not all(v in DATA_ORIGINS for v in value.values()):
             raise ValidationError(
@@ -129,20 +152,26 @@ def _clean_value(key: str, value: Any) -> Any:
 
 
 def _check_length(key: str, value: Any) -> None:
+    """Documented limits (README, constants.py): long text makes cards nobody reads."""
     if isinstance(value, str):
         limit = DOCUMENTATION_MAX_CHARS.get(key, DOCUMENTATION_TEXT_MAX_CHARS)
         if len(value) > limit:
             raise ValidationError({key: [f"At most {limit:,} characters (got {len(value):,})."]})
-    elif isinstance(value, list | dict):
-        items = list(value.items()) if isinstance(value, dict) else list(value)
-        if len(items) > DOCUMENTATION_MAX_ITEMS:
-            raise ValidationError({key: [f"At most {DOCUMENTATION_MAX_ITEMS} entries."]})
-        for item in items:
-            for text in item if isinstance(item, tuple) else (item,):
-                if isinstance(text, str) and len(text) > DOCUMENTATION_ITEM_MAX_CHARS:
-                    raise ValidationError(
-                        {key: [f"Each entry at most {DOCUMENTATION_ITEM_MAX_CHARS} characters."]}
-                    )
+        return
+    if not isinstance(value, list | dict):
+        return
+    if len(value) > DOCUMENTATION_MAX_ITEMS:
+        raise ValidationError({key: [f"At most {DOCUMENTATION_MAX_ITEMS} entries."]})
+    pairs = value.items() if isinstance(value, dict) else ((v, "") for v in value)
+    for name, text in pairs:
+        if isinstance(name, str) and len(name) > DOCUMENTATION_ITEM_MAX_CHARS:
+            raise ValidationError(
+                {key: [f"Each entry at most {DOCUMENTATION_ITEM_MAX_CHARS} characters."]}
+            )
+        if isinstance(text, str) and len(text) > DOCUMENTATION_EXPLANATION_MAX_CHARS:
+            raise ValidationError(
+                {key: [f"Each value at most {DOCUMENTATION_EXPLANATION_MAX_CHARS:,} characters."]}
+            )
 
 
 @transaction.atomic
@@ -376,7 +405,7 @@ def model_card_issue(*, card: ModelCard, user: Any, actor: Actor | None = None) 
     printed = user.printed_name if getattr(user, "pk", None) else None
     document = document_build(card=card, ctx=ctx, status="issued", issued_by=printed)
     if not document["completeness"]["complete"]:
-        raise CardIncomplete(document["completeness"]["missing"])
+        raise CardIncomplete(_blocking(document["completeness"]))
     changed = _changed_since_draft(card.document or {}, document)
     if changed:
         raise CardStateError(

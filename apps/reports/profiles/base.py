@@ -94,8 +94,12 @@ def build_sections(profile: Profile, ctx: CardContext) -> list[dict[str, Any]]:
     return sections
 
 
-def completeness(sections: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every required field, present or missing, with where to fill the missing ones."""
+def completeness(
+    sections: list[dict[str, Any]], contradictions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Every required field, present or missing, with where to fill the missing ones; an
+    unexplained contradiction between documentation and data blocks issuing too."""
+    contradictions = contradictions or []
     required = [(s, f) for s in sections for f in s["fields"] if f["required"]]
     missing = [
         {"section": s["id"], "field": f["id"], "label": f["label"], "fill_hint": f["fill_hint"]}
@@ -110,8 +114,9 @@ def completeness(sections: list[dict[str, Any]]) -> dict[str, Any]:
         if (not f["required"] and f["value"] is None) or f.get("gap")
     ]
     return {
-        "complete": not missing,
+        "complete": not missing and all(x["explained"] for x in contradictions),
         "gaps": gaps,
+        "contradictions": contradictions,
         "required_count": len(required),
         "present_count": len(required) - len(missing),
         "missing": missing,

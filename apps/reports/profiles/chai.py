@@ -166,7 +166,12 @@ def _ongoing(ctx: CardContext) -> str | None:
 
 
 def _release_version(ctx: CardContext) -> str:
-    return f"{ctx.version.version_label} (`{ctx.version.source}`)"
+    return f"{ctx.version.version_label} ({c.source_of(ctx.version, ctx.model.name)})"
+
+
+def _security(ctx: CardContext) -> str | None:
+    # The EU card's cybersecurity text answers the same question: reuse it.
+    return c.doc(ctx, "security") or c.doc(ctx, "cybersecurity_measures")
 
 
 PROFILE = Profile(
@@ -392,11 +397,13 @@ PROFILE = Profile(
                     "Evaluations → schedules: re-evaluate this model on a schedule",
                     _ongoing,
                 ),
-                _doc(
+                _f(
                     "security",
                     "Security",
                     "TrustIngredients/AISystemFacts/Security",
-                    "security",
+                    "documentation",
+                    c.h_doc("security") + " or " + c.h_doc("cybersecurity_measures"),
+                    _security,
                     required=False,
                 ),
                 _doc(

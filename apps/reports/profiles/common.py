@@ -45,6 +45,16 @@ def h_version(field: str) -> str:
     return f"Registry → model version → {field} (PATCH /api/v1/model-versions/<id>/)"
 
 
+def source_of(version: Any, model_name: str) -> str:
+    """How a card names a model version's weights: a hub id and revision, or, for a local
+    model, its registry name, version and weights digest (never a path on our server)."""
+    if version.source_kind == "hub":
+        return str(version.source)
+    digest = version.weights_digest
+    weights = f"weights sha256 {digest}" if digest else "weights digest not recorded"
+    return f"local model {model_name} {version.version_label} ({weights})"
+
+
 def text(value: Any) -> str | None:
     if value is None:
         return None
@@ -387,7 +397,7 @@ def version_history(ctx: CardContext) -> str | None:
         return None
     lines = [
         f"{v.version_label} — registered {v.created_at.date().isoformat()}, "
-        f"stage {v.get_lifecycle_stage_display()}, source `{v.source}`"
+        f"stage {v.get_lifecycle_stage_display()}, source {source_of(v, ctx.model.name)}"
         for v in versions
     ]
     gaps = [
@@ -496,7 +506,13 @@ def stakeholders_consulted(ctx: CardContext) -> str | None:
     return bullets(lines)
 
 
+def operational_logging(ctx: CardContext) -> str | None:
+    """Art. 12: the AI system's own logs in operation, as the organisation documents them."""
+    return doc(ctx, "operational_logging")
+
+
 def logging_arrangements(ctx: CardContext) -> str | None:
+    """The provider's record-keeping in CareAlign (not the system's Art. 12 logs)."""
     audit = ctx.audit
     if audit.get("chain_head_hash") is None and not audit.get("event_count"):
         return None

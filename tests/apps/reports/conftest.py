@@ -72,6 +72,13 @@ DOCUMENTATION: dict[str, Any] = {
     "harmonised_standards": "None yet published; ISO/IEC 42001 followed.",
     "declaration_of_conformity": "Not yet drawn up (system not placed on the EU market).",
     "post_market_monitoring_plan": "Weekly re-evaluation and quarterly review.",
+    "operational_logging": "Every request, answer, source passage and clinician override is "
+    "logged with time and user; kept 12 months; weekly risk review.",
+    "phi_handling": "PHI stays in the hospital network; prompts are not retained by the model.",
+    "consistency_explanations": {
+        "demographic-inputs": "Only the bias vignettes vary demographics; deployed inputs have none.",
+        "alignment-dpo": "DPO ran at the base model's vendor, on data not registered here.",
+    },
     "payer_intended_use": "Supports utilisation-review nurses checking medication claims.",
     "gpu_hour_cost_usd": 2.5,
     "evaluation_data_origin": {"Core safety": "same_source"},
