@@ -76,7 +76,7 @@ DOCUMENTATION: dict[str, Any] = {
     "logged with time and user; kept 12 months; weekly risk review.",
     "phi_handling": "PHI stays in the hospital network; prompts are not retained by the model.",
     "consistency_explanations": {
-        "demographic-inputs": "Only the bias vignettes vary demographics; deployed inputs have none.",
+        "demographic-inputs": "Only the bias vignettes vary demographics; inputs have none.",
         "alignment-dpo": "DPO ran at the base model's vendor, on data not registered here.",
     },
     "payer_intended_use": "Supports utilisation-review nurses checking medication claims.",
