@@ -122,7 +122,7 @@ def document_build(
     """Return the card document for `card` in its profile, with the given status."""
     from apps.reports.profiles import PROFILES
     from apps.reports.profiles.base import build_sections, completeness
-    from apps.reports.profiles.common import manifest_of, results, source_of
+    from apps.reports.profiles.common import results, source_of
     from apps.reports.profiles.consistency import contradictions
 
     profile = PROFILES[card.profile]
@@ -174,7 +174,7 @@ def document_build(
         "results": results(ctx),
         "signatures": list(ctx.signatures),
         "completeness": completeness(sections, contradictions(ctx)),
-        "manifest": scrub_paths(manifest_of(latest.run)) if latest else None,
+        "manifest": _manifest(latest.run, version, model.name) if latest else None,
         "audit": dict(ctx.audit),
     }
     # Registry text was typed before bidi controls were refused at input: none reaches a card.
@@ -184,6 +184,16 @@ def document_build(
         label = source_of(version, model.name)
         neutral = _replace_text(neutral, str(version.source), label)
     return neutral
+
+
+def _manifest(run: Any, version: ModelVersion, model_name: str) -> dict[str, Any]:
+    from apps.reports.profiles.common import manifest_of, source_of
+
+    manifest = manifest_of(run)
+    if version.source_kind != "hub" and version.source:
+        manifest = _replace_text(manifest, str(version.source), source_of(version, model_name))
+    scrubbed: dict[str, Any] = scrub_paths(manifest)
+    return scrubbed
 
 
 _ABSOLUTE_PATH = re.compile(r"^(/|~/|[A-Za-z]:[\\/]|\\\\)")

@@ -132,6 +132,7 @@ def results_of(rf: RunFacts) -> list[dict[str, Any]]:
                     "ci_low": metric.get("ci_low"),
                     "ci_high": metric.get("ci_high"),
                     "n": int(metric.get("n") or 0),
+                    "level": float(metric.get("level") or 0.95),
                     "unit": metric.get("unit") or "",
                     "verdict": verdict.get("verdict") if verdict else None,
                     "threshold": (

@@ -49,7 +49,7 @@ def test_chai_xml_of_a_complete_card_validates(
     assert MISSING_MARK not in text
     assert "<ModelName>Discharge Assistant</ModelName>" in text
     assert "<Keyword>discharge</Keyword>" in text
-    assert '"kind": "single", "value": 62.0, "unit": "%"' in text
+    assert '"estimate": 62.0, "kind": "estimate_ci", "level": 0.95' in text
     assert "Dr Jane Roe" in text  # StakeholdersConsulted from the sign-offs
 
 
