@@ -17,7 +17,6 @@ from apps.reports.profiles.hti1 import citation
 from apps.reports.services import model_documentation_update
 from tests.apps.reports.conftest import World
 from tests.apps.reports.test_document import build, fields
-from tests.factories import ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
 
