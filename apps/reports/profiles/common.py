@@ -457,20 +457,40 @@ def computational_resources(ctx: CardContext) -> str | None:
     )
 
 
+def _price(ctx: CardContext, key: str, default: float) -> tuple[float, str]:
+    value = ctx.documentation.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value), "this model's documentation"
+    return default, "the deployment's default price"
+
+
 def cost_per_1000(ctx: CardContext) -> str | None:
+    """Money per 1,000 uses, from the compute the latest runs measured and configured prices."""
+    from django.conf import settings
+
     gpu, cpu, items = compute_used(ctx)
     if not items:
         return None
-    per_gpu = 1000 * gpu / items
-    per_cpu = 1000 * cpu / items
-    line = (
-        f"{per_gpu:,.2f} GPU-seconds ({per_cpu:,.2f} CPU-seconds) per 1,000 evaluated items, "
-        f"over {items:,} items of the latest runs."
+    gpu_price, gpu_from = _price(ctx, "gpu_hour_cost_usd", settings.CAREALIGN_GPU_HOUR_PRICE_USD)
+    cpu_price, cpu_from = _price(ctx, "cpu_hour_cost_usd", settings.CAREALIGN_CPU_HOUR_PRICE_USD)
+    per_gpu_h = 1000 * gpu / items / 3600
+    per_cpu_h = 1000 * cpu / items / 3600
+    money = per_gpu_h * gpu_price + per_cpu_h * cpu_price
+    return join(
+        f"**${money:,.4f} per 1,000 uses** (USD).",
+        bullets(
+            [
+                f"Compute per 1,000 uses: {per_gpu_h:,.4f} GPU-hours and {per_cpu_h:,.4f} "
+                f"CPU-hours, measured over {items:,} evaluated items of the latest runs "
+                "(their manifests' GPU-seconds and CPU-seconds).",
+                f"Prices: ${gpu_price:,.2f} per GPU-hour ({gpu_from}); ${cpu_price:,.2f} per "
+                f"CPU-hour ({cpu_from}).",
+                "Assumption: one use is one answer of the model, costed like one evaluated "
+                "item (prompt and answer options scored once); hosting, staff time and "
+                "licences are not included.",
+            ]
+        ),
     )
-    price = ctx.documentation.get("gpu_hour_cost_usd")
-    if isinstance(price, int | float) and price > 0:
-        line += f" At ${price:,.2f} per GPU-hour: ${per_gpu / 3600 * price:,.4f} per 1,000 items."
-    return line
 
 
 def oversight(ctx: CardContext) -> str | None:

@@ -74,10 +74,14 @@ DOCUMENTATION: dict[str, Any] = {
     "post_market_monitoring_plan": "Weekly re-evaluation and quarterly review.",
     "operational_logging": "Every request, answer, source passage and clinician override is "
     "logged with time and user; kept 12 months; weekly risk review.",
+    "regulatory_approval": "Not a device: non-device clinical decision support.",
+    "reimbursement_status": "Not separately reimbursed; covered by the hospital's IT budget.",
     "phi_handling": "PHI stays in the hospital network; prompts are not retained by the model.",
     "consistency_explanations": {
         "demographic-inputs": "Only the bias vignettes vary demographics; inputs have none.",
         "alignment-dpo": "DPO ran at the base model's vendor, on data not registered here.",
+        "alignment-preference": "Same: DPO ran at the vendor of the base model.",
+        "training-data-origin": "The training data is the vendor's; the suite samples it.",
     },
     "payer_intended_use": "Supports utilisation-review nurses checking medication claims.",
     "gpu_hour_cost_usd": 2.5,

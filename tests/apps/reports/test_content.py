@@ -69,7 +69,7 @@ def test_chai_security_reuses_the_cybersecurity_text_and_optional_gaps_are_liste
     security = fields(document)["ai_system_facts.security"]["value"]
     assert security == "Network isolation, token auth, audit trail."
     gaps = {g["field"] for g in document["completeness"]["gaps"]}
-    assert {"regulatory_approval", "reimbursement_status", "ehr_compatibility"} <= gaps
+    assert {"third_party_information", "transparency", "ehr_compatibility"} <= gaps
     model_documentation_update(
         model=world.model,
         values={
@@ -193,3 +193,34 @@ def test_documentation_text_has_documented_limits(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         model_documentation_update(model=world.model, values=values)
+
+
+def test_payer_summary_has_what_a_payer_decides_on(world: World) -> None:
+    document = build(world, "payer")
+    assert document["completeness"]["complete"], document["completeness"]["missing"]
+    values = {k: v["value"] for k, v in fields(document).items()}
+    decision = values["decision.decision"]
+    assert "overall PASS" in decision and "Medical knowledge: **PASS**" in decision
+    assert "(95% CI" in decision  # each headline carries its reason
+    assert values["use.population_and_users"].startswith("Population: ")
+    assert "May state wrong doses" in values["use.limitations"]
+    validation = values["status.validation_status"]
+    assert "Internal (test data from the training source): done — Core safety v3 on " in validation
+    assert "External: Not assessed: no external site" in validation
+    assert "Regulatory status: Not a device" in values["status.regulatory_status"]
+    assert "Reimbursement status: Not separately reimbursed" in values["status.regulatory_status"]
+    assert values["status.phi_handling"].startswith("PHI stays in the hospital network")
+    assert "Weekly re-evaluation and quarterly review." in values["monitoring.monitoring"]
+    table = next(
+        t for s in document["sections"] for t in s["tables"] if t["id"] == "results_by_insurance"
+    )
+    commercial = next(r for r in table["rows"] if r[0] == "accuracy" and r[1] == "Commercial")
+    assert commercial[3] != "—" and int(commercial[4]) > 0  # an interval and its n
+
+
+def test_payer_summary_says_when_commercial_insurance_was_not_evaluated(world: World) -> None:
+    for check in world.runs[-1].check_results.filter(check_name="bias"):
+        check.metrics = [m for m in check.metrics if m["group"] != "insurance=Commercial"]
+        check.save()
+    value = fields(build(world, "payer"))["results.results_by_insurance"]["value"]
+    assert "Commercial insurance: not evaluated" in value

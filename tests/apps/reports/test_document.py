@@ -208,16 +208,21 @@ def test_chai_key_metrics_come_from_their_checks(world: World) -> None:
 def test_payer_summary_splits_results_by_insurance_and_computes_cost(world: World) -> None:
     document = build(world, "payer")
     values = fields(document)
-    assert "insurance=Medicaid" in values["results.results_by_insurance"]["value"]
+    assert "- Medicaid: accuracy" in values["results.results_by_insurance"]["value"]
     charts = {c["id"]: c for s in document["sections"] for c in s["charts"]}
     assert [p["label"] for p in charts["accuracy_by_insurance"]["series"]] == [
         "Commercial",
         "Medicaid",
         "Medicare",
     ]
-    # Two runs of 400 items, 100 GPU-seconds each; only the latest counts: 250 s per 1,000.
+    # Latest run: 400 items, 100 GPU-s and 120 CPU-s -> per 1,000 uses 250 GPU-s (0.0694 h)
+    # and 300 CPU-s (0.0833 h); at $2.50 (documentation) and $0.05 (default) per hour:
+    # 0.069444 * 2.5 + 0.083333 * 0.05 = $0.1778.
     cost = values["cost.cost_per_1000"]["value"]
-    assert cost.startswith("250.00 GPU-seconds") and "$0.1736 per 1,000 items" in cost
+    assert cost.startswith("**$0.1778 per 1,000 uses** (USD).")
+    assert "0.0694 GPU-hours and 0.0833 CPU-hours" in cost
+    assert "$2.50 per GPU-hour (this model's documentation)" in cost
+    assert "$0.05 per CPU-hour (the deployment's default price)" in cost
 
 
 def test_payer_results_by_insurance_are_missing_without_insurance_vignettes(
