@@ -134,3 +134,13 @@ def model_card_render(self: Task, card_id: str, generation: int) -> str | None:
     with _as_worker(self):
         card = render(card_id=card_id, generation=generation)
         return None if card is None else card.status
+
+
+@app.task(bind=True, name="worker.tasks.model_card_issue", **RETRY)  # type: ignore[untyped-decorator]
+def model_card_issue(self: Task, card_id: str, generation: int) -> str | None:
+    """Render, sign and freeze an issuing model card; a redelivered request does nothing."""
+    from apps.reports.services import model_card_issue_finish as finish
+
+    with _as_worker(self):
+        card = finish(card_id=card_id, generation=generation)
+        return None if card is None else card.status

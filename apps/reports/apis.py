@@ -122,6 +122,18 @@ class VerifyOutputSerializer(serializers.Serializer[Any]):
     issued_at = serializers.DateTimeField(required=False)
     superseded_at = serializers.DateTimeField(required=False, allow_null=True)
     superseded_by_version = serializers.IntegerField(required=False, allow_null=True)
+    reason = serializers.CharField(help_text="Why the file is, or is not, an authentic card")
+    claims = serializers.DictField(
+        required=False, allow_null=True, help_text="The card an unrecognised file names"
+    )
+    signature = serializers.DictField(
+        required=False, help_text="PAdES / XML-DSig: present, intact, whole file, certificate"
+    )
+
+
+class CardFileAlteredError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "card_file_altered"
 
 
 class CardConflict(exceptions.APIException):
@@ -180,22 +192,26 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}
         )
 
-    @extend_schema(request=None, responses={200: ModelCardOutputSerializer})
+    @extend_schema(request=None, responses={202: ModelCardOutputSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def issue(self, request: Request, pk: str) -> Response:
+        """Validate and queue the issue (202 + status URL); a worker renders and signs it."""
         card = self.get_object()
         if not self.actor.has_role(card.organization_id, ISSUERS):
             self.permission_denied(
                 request, message="Only compliance officers and admins issue model cards."
             )
         try:
-            card = services.model_card_issue(card=card, user=request.user, actor=self.actor)
+            card = services.model_card_issue_request(card=card, user=request.user, actor=self.actor)
         except services.CardIncomplete as exc:
             return _incomplete(exc)
         except services.CardStateError as exc:
             raise CardConflict(str(exc)) from exc
-        return Response(ModelCardOutputSerializer(card, context={"request": request}).data)
+        body = ModelCardOutputSerializer(card, context={"request": request}).data
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}
+        )
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(
@@ -207,6 +223,8 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             found = services.model_card_file(card=card, fmt=fmt, actor=self.actor)
         except services.CardFileMissing as exc:
             raise exceptions.NotFound(str(exc)) from exc
+        except services.CardFileAltered as exc:
+            raise CardFileAlteredError(str(exc)) from exc
         response = HttpResponse(found.content, content_type=found.content_type)
         disposition = "inline" if fmt == "pdf" else "attachment"
         response["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
@@ -224,10 +242,11 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         if upload is not None:
             if upload.size > VERIFY_MAX_BYTES:
                 raise UploadTooLarge(VERIFY_MAX_BYTES)
-            digest = services.sha256_of_upload(upload.chunks())
+            content = b"".join(upload.chunks())
+            answer = services.model_card_verify_file(content=content, actor=self.actor)
         else:
             digest = data.validated_data["sha256"]
-        answer = services.model_card_verify(sha256=digest, actor=self.actor)
+            answer = services.model_card_verify(sha256=digest, actor=self.actor)
         return Response(answer)  # VerifyOutputSerializer documents it; absent keys stay absent
 
     @extend_schema(

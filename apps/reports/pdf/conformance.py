@@ -51,6 +51,7 @@ def pdfa_problems(content: bytes, *, qpdf: bool = True) -> list[str]:
     problems += _fonts(objects)
     problems += _javascript(catalog, objects)
     problems += _associated_files(catalog, objects)
+    problems += _annotations(objects)
     for tree in ("/EmbeddedFiles", "/Dests"):
         names = _resolve(catalog.get("/Names") or DictionaryObject()).get(tree)
         if names is not None and not _sorted_tree(_resolve(names)):
@@ -83,11 +84,11 @@ def _resolve(value: Any) -> Any:
 
 
 def _all_objects(reader: PdfReader) -> Any:
-    size = int(reader.trailer.get("/Size", 0))
-    for number in range(1, size):
+    numbers = {n for table in reader.xref.values() for n in table} | set(reader.xref_objStm)
+    for number in sorted(numbers):
         try:
             found = reader.get_object(number)
-        except Exception:  # a free entry of the cross-reference table
+        except Exception:  # a free or damaged entry: qpdf reports those
             continue
         if found is not None:
             yield found
@@ -203,6 +204,18 @@ def _associated_files(catalog: DictionaryObject, objects: list[Any]) -> list[str
             problems.append(f"6.8-2: embedded file {name} has no MIME type (Subtype)")
         if obj.indirect_reference is None or obj.indirect_reference.idnum not in listed:
             problems.append(f"6.8-4: embedded file {name} is not in the catalog's /AF")
+    return problems
+
+
+def _annotations(objects: list[Any]) -> list[str]:
+    """6.3.2: annotations print, and are not hidden (the signature widget included)."""
+    problems = []
+    for obj in objects:
+        if not isinstance(obj, DictionaryObject) or obj.get("/Type") != "/Annot":
+            continue
+        flags = int(obj.get("/F", 0))
+        if obj.get("/Subtype") != "/Popup" and (not flags & 4 or flags & (1 | 2 | 32)):
+            problems.append(f"6.3.2: annotation {obj.get('/Subtype')} flags {flags}")
     return problems
 
 

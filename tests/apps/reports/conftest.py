@@ -315,6 +315,14 @@ def world(personas: Any) -> World:
     return w
 
 
+@pytest.fixture(autouse=True)
+def signing_keys(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test's organisations get their signing keys in a fresh directory."""
+    path = tmp_path_factory.mktemp("keys")
+    settings.CAREALIGN_SIGNING_KEY_DIR = path
+    return path
+
+
 @pytest.fixture
 def chai_dir() -> Path:
     """CHAI's published schema beside the clone; its absence fails under CI (.ci/run)."""
@@ -329,15 +337,30 @@ def chai_dir() -> Path:
 
 @pytest.fixture
 def fast_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replace WeasyPrint with a stand-in PDF where a test is not about the PDF itself."""
+    """Replace WeasyPrint with a one-page PDF where a test is not about the PDF itself
+    (still a real PDF: issued cards are signed, and verification reads it back)."""
     import hashlib
+    import io
+
+    from pypdf import PdfWriter
 
     import apps.reports.pdf
 
     def fake(document: dict[str, Any], **kwargs: Any) -> bytes:
         names = ",".join(sorted(kwargs.get("attachments") or {}))
         seed = f"{document['card']['id']}:{document['card']['status']}:{names}"
-        return b"%PDF-1.7\n% stand-in " + hashlib.sha256(seed.encode()).hexdigest().encode()
+        writer = PdfWriter()
+        writer.add_blank_page(72, 72)
+        writer.add_metadata(
+            {
+                "/cardId": str(document["card"]["id"]),
+                "/cardVersion": str(document["card"]["version"]),
+                "/Subject": hashlib.sha256(seed.encode()).hexdigest(),
+            }
+        )
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
 
     monkeypatch.setattr(apps.reports.pdf, "render_pdf", fake)
 
