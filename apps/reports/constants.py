@@ -77,6 +77,10 @@ DOCUMENTATION_FIELDS: dict[str, tuple[str, str]] = {
     "fairness_approach": ("Approach to ensure fair output", ""),
     "bias_mitigation_approaches": ("Bias mitigation approaches", ""),
     "third_party_information": ("Third-party information", ""),
+    "stakeholders_consulted": (
+        "Stakeholders consulted (besides sign-offs)",
+        "Who was consulted outside CareAlign's sign-offs (patients' groups, payers...).",
+    ),
     "security": ("Security", ""),
     "transparency": ("Transparency", ""),
     "evaluation_data_origin": (

@@ -169,6 +169,10 @@ def _release_version(ctx: CardContext) -> str:
     return f"{ctx.version.version_label} ({c.source_of(ctx.version, ctx.model.name)})"
 
 
+def _stakeholders(ctx: CardContext) -> str | None:
+    return c.join(c.stakeholders_consulted(ctx), c.doc(ctx, "stakeholders_consulted"))
+
+
 def _security(ctx: CardContext) -> str | None:
     # The EU card's cybersecurity text answers the same question: reuse it.
     return c.doc(ctx, "security") or c.doc(ctx, "cybersecurity_measures")
@@ -438,8 +442,11 @@ PROFILE = Profile(
                     "Stakeholders consulted",
                     "TrustIngredients/TransparencyInformation/StakeholdersConsulted",
                     "signoff",
-                    "Sign-offs → stakeholders sign off this model version (sign-off module)",
-                    c.stakeholders_consulted,
+                    "Sign-offs → stakeholders sign off this model version, or "
+                    + c.h_doc("stakeholders_consulted"),
+                    lambda x: c.join(
+                        c.stakeholders_consulted(x), c.doc(x, "stakeholders_consulted")
+                    ),
                 ),
             ),
         ),
