@@ -181,3 +181,15 @@ def test_chinese_and_japanese_print_with_embedded_subset_glyphs() -> None:
         for font in page["/Resources"]["/Font"].values()
     }
     assert any(name.endswith("CareAlign-CJK") and name[7] == "+" for name in names), names
+
+
+def test_a_signed_card_pdf_stays_pdfa_3b(good: bytes, tmp_path: Any, settings: Any) -> None:
+    from apps.reports import signing
+
+    settings.CAREALIGN_SIGNING_KEY_DIR = tmp_path
+    key = signing.org_key(organization_id=1, organization_name="St Example Hospital")
+    signed = signing.sign_pdf(good, key, reason="Issued model card", location="St Example")
+    assert signed.startswith(good)  # an incremental update: WeasyPrint's bytes unchanged
+    assert pdfa_problems(signed) == []
+    check = signing.check_pdf(signed)
+    assert check.intact and check.covers_whole_file
