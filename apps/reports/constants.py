@@ -132,6 +132,10 @@ DOCUMENTATION_FIELDS: dict[str, tuple[str, str]] = {
         "What PHI the system receives at run time, where it is processed and kept, and how.",
     ),
     "payer_intended_use": ("Intended use in payer operations", ""),
+    "model_license": (
+        "Model licence (Hugging Face licence id)",
+        "E.g. apache-2.0, mit, llama3, other; written to the README's `license` key.",
+    ),
     "gpu_hour_cost_usd": ("Price of one GPU-hour (USD)", "A number; used for the cost figure."),
     "cpu_hour_cost_usd": ("Price of one CPU-hour (USD)", "A number; used for the cost figure."),
     "consistency_explanations": (
@@ -151,6 +155,7 @@ NUMBER_DOCUMENTATION_FIELDS = frozenset({"gpu_hour_cost_usd", "cpu_hour_cost_usd
 DOCUMENTATION_TEXT_MAX_CHARS = 20_000
 DOCUMENTATION_MAX_CHARS = {
     "developer_contact": 500,
+    "model_license": 100,
     "funding_source": 2_000,
     "global_availability": 2_000,
     "output_type": 40,

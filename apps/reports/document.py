@@ -174,9 +174,20 @@ def document_build(
         "results": results(ctx),
         "signatures": list(ctx.signatures),
         "completeness": completeness(sections, contradictions(ctx)),
+        "hub": hub_metadata(ctx),
         "manifest": _manifest(latest.run, version, model.name) if latest else None,
         "audit": dict(ctx.audit),
     }
+    # The README's Hub keys the registry cannot fill are gaps of the card, listed with them.
+    document["completeness"]["gaps"] += [
+        {
+            "section": "hub_metadata",
+            "field": key,
+            "label": f"Hugging Face README metadata: {key}",
+            "declared": False,
+        }
+        for key in document["hub"]["missing"]
+    ]
     # Registry text was typed before bidi controls were refused at input: none reaches a card.
     neutral: dict[str, Any] = neutralise(document)
     if version.source_kind != "hub" and version.source:
@@ -184,6 +195,37 @@ def document_build(
         label = source_of(version, model.name)
         neutral = _replace_text(neutral, str(version.source), label)
     return neutral
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+def hub_metadata(ctx: CardContext) -> dict[str, Any]:
+    """The Hugging Face metadata keys, from the registry; those it cannot fill are named."""
+    from apps.reports.profiles.common import results, training_links
+
+    datasets = [link.dataset_version for link in training_links(ctx)]
+    evaluated = [dv for rf in ctx.runs for dv in rf.datasets]
+    languages = sorted(
+        {str(lang) for dv in datasets + evaluated for lang in dv.languages or []}
+        if datasets + evaluated
+        else set()
+    )
+    base = ctx.version.base_model.strip()
+    licence = str(ctx.documentation.get("model_license") or "").strip()
+    hub: dict[str, Any] = {
+        "license": licence or None,
+        "language": [lang for lang in languages if _LANGUAGE.match(lang)],
+        "datasets": sorted({dv.dataset.name for dv in datasets}),
+        "metrics": sorted({str(r["metric"]) for r in results(ctx)}),
+        # A base model named in words (not a Hub id) cannot go in `base_model`.
+        "base_model": base if _HUB_ID.match(base) else None,
+        "pipeline_tag": "text-generation",  # every registered model is a generative LLM
+        "library_name": "transformers",  # what the engine loads it with
+    }
+    hub["missing"] = [k for k, v in hub.items() if v in (None, [])]
+    return hub
 
 
 def _manifest(run: Any, version: ModelVersion, model_name: str) -> dict[str, Any]:

@@ -76,6 +76,7 @@ DOCUMENTATION: dict[str, Any] = {
     "logged with time and user; kept 12 months; weekly risk review.",
     "regulatory_approval": "Not a device: non-device clinical decision support.",
     "reimbursement_status": "Not separately reimbursed; covered by the hospital's IT budget.",
+    "model_license": "apache-2.0",
     "phi_handling": "PHI stays in the hospital network; prompts are not retained by the model.",
     "consistency_explanations": {
         "demographic-inputs": "Only the bias vignettes vary demographics; inputs have none.",
