@@ -129,7 +129,19 @@ def document_build(
     sections = build_sections(profile, ctx)
     model, version = ctx.model, ctx.version
     latest = ctx.runs[0] if ctx.runs else None
-    document = {
+    hub = hub_metadata(ctx)
+    status_of = completeness(sections, contradictions(ctx))
+    # The README's Hub keys the registry cannot fill are gaps of the card, listed with them.
+    status_of["gaps"] += [
+        {
+            "section": "hub_metadata",
+            "field": key,
+            "label": f"Hugging Face README metadata: {key}",
+            "declared": False,
+        }
+        for key in hub["missing"]
+    ]
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "card": {
             "id": str(card.pk),
@@ -173,21 +185,11 @@ def document_build(
         "sections": sections,
         "results": results(ctx),
         "signatures": list(ctx.signatures),
-        "completeness": completeness(sections, contradictions(ctx)),
-        "hub": hub_metadata(ctx),
+        "completeness": status_of,
+        "hub": hub,
         "manifest": _manifest(latest.run, version, model.name) if latest else None,
         "audit": dict(ctx.audit),
     }
-    # The README's Hub keys the registry cannot fill are gaps of the card, listed with them.
-    document["completeness"]["gaps"] += [
-        {
-            "section": "hub_metadata",
-            "field": key,
-            "label": f"Hugging Face README metadata: {key}",
-            "declared": False,
-        }
-        for key in document["hub"]["missing"]
-    ]
     # Registry text was typed before bidi controls were refused at input: none reaches a card.
     neutral: dict[str, Any] = neutralise(document)
     if version.source_kind != "hub" and version.source:
