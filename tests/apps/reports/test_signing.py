@@ -213,3 +213,22 @@ def test_a_card_never_supersedes_itself_or_another_models_card(
     hti1 = draft(world.version, "hti1")
     with pytest.raises(DatabaseError, match="its model and profile"), transaction.atomic():
         ModelCard.objects.filter(pk=mine.pk).update(superseded_by=hti1.pk)
+
+
+def test_check_card_files_reports_each_stored_card(issued: ModelCard) -> None:
+    from django.core.management import CommandError, call_command
+
+    from apps.reports.services import card_file_path
+
+    out = io.StringIO()
+    # The stand-in PDF of these tests is no PDF/A: the command names what it lacks.
+    with pytest.raises(CommandError, match="1 card\\(s\\) with problems"):
+        call_command("check_card_files", stdout=out)
+    assert "6.6.2.1: the catalog has no XMP metadata stream" in out.getvalue()
+    assert "signature:" not in out.getvalue()
+    path = card_file_path(issued.pdf_sha256, "pdf")
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes() + b"\n% changed\n")
+    with pytest.raises(CommandError, match="card\\(s\\) with problems"):
+        call_command("check_card_files", stdout=out)
+    assert "signature: the file was changed after it was signed" in out.getvalue()
