@@ -224,7 +224,7 @@ def test_check_card_files_reports_each_stored_card(issued: ModelCard) -> None:
     # The stand-in PDF of these tests is no PDF/A: the command names what it lacks.
     with pytest.raises(CommandError, match="1 card\\(s\\) with problems"):
         call_command("check_card_files", stdout=out)
-    assert "6.6.2.1: the catalog has no XMP metadata stream" in out.getvalue()
+    assert "6.6.4: XMP pdfaid:part is not 3" in out.getvalue()
     assert "signature:" not in out.getvalue()
     path = card_file_path(issued.pdf_sha256, "pdf")
     path.chmod(0o644)
