@@ -158,13 +158,28 @@ def metric(rf: RunFacts, check: str, name: str, group: str | None = None) -> dic
     return None
 
 
+VERDICT_TEXT = {
+    "pass": "**pass**",
+    "fail": "**FAIL**",
+    # Not a pass: the interval spans the threshold, or too little data to tell.
+    "inconclusive": "*inconclusive — the interval spans the threshold*",
+    "insufficient_data": "*insufficient data — too few items to decide*",
+    "not_evaluated": "*not evaluated*",
+}
+SMALL_N = 30
+
+
 def describe(r: dict[str, Any]) -> str:
     """'accuracy 0.620 (95% CI 0.550–0.690, n = 180) — **pass** (>= 0.6)'."""
-    verdict = f" — **{r['verdict']}** ({r['threshold']})" if r.get("verdict") else ""
+    verdict = ""
+    if r.get("verdict"):
+        shown = VERDICT_TEXT.get(r["verdict"], f"**{r['verdict']}**")
+        verdict = f" — {shown} ({r['threshold']})" if r.get("threshold") else f" — {shown}"
+    caveat = f"; fewer than {SMALL_N} items" if 0 < r["n"] < SMALL_N else ""
     if r["value"] is None:
         return f"{r['metric']} not evaluated (n = {r['n']}){verdict}"
     ci = fmt_ci(r["ci_low"], r["ci_high"])
-    detail = f"95% CI {ci}, n = {r['n']}" if ci != "—" else f"n = {r['n']}"
+    detail = f"95% CI {ci}, n = {r['n']}{caveat}" if ci != "—" else f"n = {r['n']}{caveat}"
     return f"{r['metric']} {fmt(r['value'], r['unit'])} ({detail}){verdict}"
 
 

@@ -224,3 +224,30 @@ def test_payer_summary_says_when_commercial_insurance_was_not_evaluated(world: W
         check.save()
     value = fields(build(world, "payer"))["results.results_by_insurance"]["value"]
     assert "Commercial insurance: not evaluated" in value
+
+
+@pytest.mark.parametrize(
+    ("verdict", "n", "shown"),
+    [
+        ("pass", 180, "— **pass** (>= 0.6)"),
+        ("fail", 180, "— **FAIL** (>= 0.6)"),
+        ("inconclusive", 180, "— *inconclusive — the interval spans the threshold* (>= 0.6)"),
+        ("insufficient_data", 12, "n = 12; fewer than 30 items) — *insufficient data"),
+    ],
+)
+def test_verdict_states_read_differently_and_small_n_carries_a_caveat(
+    verdict: str, n: int, shown: str
+) -> None:
+    from apps.reports.profiles.common import describe
+
+    row = {
+        "metric": "accuracy",
+        "value": 0.62,
+        "ci_low": 0.55,
+        "ci_high": 0.69,
+        "n": n,
+        "unit": "proportion",
+        "verdict": verdict,
+        "threshold": ">= 0.6",
+    }
+    assert shown in describe(row)
