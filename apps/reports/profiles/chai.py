@@ -58,7 +58,7 @@ def interpretation(ctx: CardContext, checks: tuple[str, ...]) -> str | None:
     for rf in ctx.runs_with(*checks):
         lines = c.headline(rf, checks)
         verdicts = [rf.checks[ch].verdict for ch in checks if ch in rf.checks]
-        overall = "fail" if "fail" in verdicts else ("pass" if "pass" in verdicts else "n/a")
+        overall = c.overall_verdict(verdicts)
         blocks.append(
             f"**{rf.label}** — overall verdict **{overall}**:\n" + (c.bullets(lines) or "")
         )

@@ -169,6 +169,14 @@ VERDICT_TEXT = {
 SMALL_N = 30
 
 
+def overall_verdict(verdicts: list[str]) -> str:
+    """A run's verdict over its checks: any fail fails; a pass needs every check to pass."""
+    for state in ("fail", "inconclusive", "insufficient_data", "incomplete"):
+        if state in verdicts:
+            return state.replace("_", " ")
+    return "pass" if verdicts and all(v == "pass" for v in verdicts) else "not evaluated"
+
+
 def describe(r: dict[str, Any]) -> str:
     """'accuracy 0.620 (95% CI 0.550–0.690, n = 180) — **pass** (>= 0.6)'."""
     verdict = ""

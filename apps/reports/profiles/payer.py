@@ -135,7 +135,7 @@ def _decision(ctx: CardContext) -> str | None:
             reasons = [str(v.get("reason") or _reason(rf, name, v)) for v in check.verdicts or []]
             reason = "; ".join(r for r in reasons if r) or "no thresholds set"
             lines.append(f"{CHECK_TITLES.get(name, name)}: **{verdict.upper()}** — {reason}")
-        overall = _overall_verdict([rf.checks[n].verdict for n in rf.checks])
+        overall = c.overall_verdict([rf.checks[n].verdict for n in rf.checks])
         blocks.append(f"**{rf.label}: overall {overall.upper()}**\n" + (c.bullets(lines) or ""))
     return "\n\n".join(blocks) or None
 
@@ -146,13 +146,6 @@ def _reason(rf: Any, check: str, verdict: dict[str, Any]) -> str:
         metric, group = metric[:-1].split("[", 1)
     found = c.metric(rf, check, metric, group)
     return c.describe(found) if found else f"{metric} {verdict.get('verdict', '')}"
-
-
-def _overall_verdict(verdicts: list[str]) -> str:
-    for state in ("fail", "inconclusive", "insufficient_data", "incomplete"):
-        if state in verdicts:
-            return state.replace("_", " ")
-    return "pass" if verdicts and all(v == "pass" for v in verdicts) else "not evaluated"
 
 
 def _population(ctx: CardContext) -> str | None:
