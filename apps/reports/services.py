@@ -720,3 +720,27 @@ def _audit_verify(
         },
         actor=actor,
     )
+
+
+def organization_signing_key(
+    *,
+    organization: Any,
+    key_pem: bytes | None = None,
+    cert_pem: bytes | None = None,
+    actor: Actor | None = None,
+) -> signing.OrgKey:
+    """The organisation's card-signing pair; with PEMs given, install them (audited)."""
+    if key_pem is None or cert_pem is None:
+        return signing.org_key(organization_id=organization.pk, organization_name=organization.name)
+    installed = signing.org_key_install(
+        organization_id=organization.pk, key_pem=key_pem, cert_pem=cert_pem
+    )
+    _audit(
+        action="card_signing_key_install",
+        organization=organization.pk,
+        obj=organization,
+        label=f"card-signing certificate sha256 {installed.fingerprint[:16]}",
+        changes={"certificate_sha256": installed.fingerprint},
+        actor=actor,
+    )
+    return installed

@@ -243,3 +243,36 @@ def test_a_compliance_officer_drafts_completes_and_issues_and_an_auditor_verifie
     events = AuditEvent.objects.filter(organization=personas.org)
     assert events.filter(action="download").count() == 1
     assert events.filter(action="card_verify").count() == 2
+
+
+def test_admins_install_a_signing_key_members_read_the_certificate(
+    personas: Any, client_for: Any, tmp_path: Any, settings: Any
+) -> None:
+    from apps.reports import signing
+
+    url = f"{URL}signing-key/"
+    org = personas.org.pk
+    shown = client_for("auditor").get(url, {"organization": org}).json()
+    assert shown["certificate_pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert client_for("outsider").get(url, {"organization": org}).status_code == 404
+    keys = settings.CAREALIGN_SIGNING_KEY_DIR
+    settings.CAREALIGN_SIGNING_KEY_DIR = tmp_path
+    pair = signing.org_key(organization_id=1, organization_name="Brought along")
+    other = signing.org_key(organization_id=2, organization_name="Someone else")
+    settings.CAREALIGN_SIGNING_KEY_DIR = keys
+
+    def upload(role: str, cert: Any) -> Any:
+        files = {
+            "organization": org,
+            "key": SimpleUploadedFile("key.pem", pair.key_path.read_bytes()),
+            "cert": SimpleUploadedFile("cert.pem", cert.cert_pem),
+        }
+        return client_for(role).post(url, files, format="multipart")
+
+    assert upload("compliance_officer", pair).status_code == 403
+    refused = upload("admin", other)
+    assert refused.status_code == 400 and "not for this private key" in refused.content.decode()
+    installed = upload("admin", pair).json()
+    assert installed["certificate_sha256"] == pair.fingerprint != shown["certificate_sha256"]
+    event = AuditEvent.objects.get(action="card_signing_key_install")
+    assert event.changes == {"certificate_sha256": pair.fingerprint}
