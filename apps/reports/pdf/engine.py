@@ -68,7 +68,7 @@ CJK_CSS = f"""
   src: url("{FONT_SCHEME}:cjk-regular"); }}
 @font-face {{ font-family: "CareAlign CJK"; font-weight: bold;
   src: url("{FONT_SCHEME}:cjk-bold"); }}
-html, .mono, pre {{ font-family: "CareAlign Sans", "CareAlign CJK"; }}
+html {{ font-family: "CareAlign Sans", "CareAlign CJK"; }}
 @page {{ font-family: "CareAlign Sans", "CareAlign CJK"; }}
 """
 _CJK = re.compile(

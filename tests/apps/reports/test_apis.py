@@ -276,3 +276,21 @@ def test_admins_install_a_signing_key_members_read_the_certificate(
     assert installed["certificate_sha256"] == pair.fingerprint != shown["certificate_sha256"]
     event = AuditEvent.objects.get(action="card_signing_key_install")
     assert event.changes == {"certificate_sha256": pair.fingerprint}
+
+
+@pytest.mark.usefixtures("fast_pdf")
+def test_a_stored_file_altered_on_disk_is_a_json_error_and_an_audit_event(
+    world: World, client_for: Any, draft: Any
+) -> None:
+    from apps.reports.services import card_file_path
+
+    card = draft(world.version, "payer")
+    path = card_file_path(card.json_sha256, "json")
+    path.chmod(0o644)
+    path.write_bytes(b'{"forged": true}')
+    response = client_for("auditor").get(f"{URL}{card.pk}/files/json/")
+    assert response.status_code == 409 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "card_file_altered"
+    assert "no longer matches its recorded SHA-256" in error["message"]
+    assert AuditEvent.objects.filter(action="card_file_altered", object_id=str(card.pk)).exists()
