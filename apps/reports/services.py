@@ -487,8 +487,13 @@ def model_card_issue_finish(
         hashes = _store_all(render_files(dict(card.document or {}), progress, key=key))
     except Exception as exc:
         logger.exception("Issuing model card %s failed", card_id)
+        # The validated issue document never stands as the card's content: draft it again.
         ModelCard.objects.filter(pk=card_id, generation=generation, status=Status.ISSUING).update(
-            status=Status.FAILED, error=f"issue failed: {type(exc).__name__}: {exc}"[:4000]
+            status=Status.FAILED,
+            document=None,
+            issued_at=None,
+            issued_by=None,
+            error=f"issue failed: {type(exc).__name__}: {exc}"[:4000],
         )
         return ModelCard.objects.get(pk=card_id)
     return _freeze(card, generation, hashes, actor)

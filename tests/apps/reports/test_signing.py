@@ -232,3 +232,20 @@ def test_check_card_files_reports_each_stored_card(issued: ModelCard) -> None:
     with pytest.raises(CommandError, match="card\\(s\\) with problems"):
         call_command("check_card_files", stdout=out)
     assert "signature: the file was changed after it was signed" in out.getvalue()
+
+
+def test_a_failed_issue_render_leaves_a_failed_card_and_no_issued_one(
+    world: World, draft: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import apps.reports.pdf
+
+    def broken(document: dict[str, Any], **kwargs: Any) -> bytes:
+        raise apps.reports.pdf.RenderError("render exceeded 60 s")
+
+    card = model_card_issue_request(card=draft(world.version, "hti1"), user=None, enqueue=False)
+    monkeypatch.setattr(apps.reports.pdf, "render_pdf", broken)
+    failed = model_card_issue_finish(card_id=str(card.pk), generation=card.generation)
+    assert failed is not None and failed.status == Status.FAILED
+    assert failed.error == "issue failed: RenderError: render exceeded 60 s"
+    assert failed.document is None and failed.issued_at is None
+    assert not ModelCard.objects.filter(status=Status.ISSUED).exists()
