@@ -28,6 +28,7 @@ LISTING_CHUNK_ROWS = 70
 # fixed-layout for speed.
 AUTO_LAYOUT_MAX_ROWS = 120
 SMALL_N = 30  # results from fewer items carry a caveat
+NUMBER_COLUMNS = frozenset({"Value", "95% CI", "n"})
 VERDICT_STATES = (
     "pass",
     "fail",
@@ -112,7 +113,7 @@ def _section(section: Mapping[str, Any]) -> dict[str, Any]:
             table["rows"] = []
         else:
             table["rows"] = [[_cell(columns, i, cell) for i, cell in enumerate(r)] for r in rows]
-            table["small_n"] = any(c["cls"] == "small-n" for r in table["rows"] for c in r)
+            table["small_n"] = any("small-n" in c["cls"].split() for r in table["rows"] for c in r)
             table["auto"] = len(rows) <= AUTO_LAYOUT_MAX_ROWS
         tables.append(table)
     charts = []
@@ -135,7 +136,9 @@ def _cell(columns: list[str], index: int, text: str) -> dict[str, str]:
     if column == "Verdict" and text in VERDICT_STATES:
         return {"text": text.replace("_", " "), "cls": f"verdict verdict-{text}"}
     if column == "n" and text.isdigit() and int(text) < SMALL_N:
-        return {"text": f"{text} †", "cls": "small-n"}
+        return {"text": f"{text} †", "cls": "small-n num"}
+    if column in NUMBER_COLUMNS:
+        return {"text": text, "cls": "num"}  # an interval is never split across lines
     return {"text": text, "cls": ""}
 
 

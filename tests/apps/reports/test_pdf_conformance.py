@@ -164,7 +164,7 @@ def test_verdict_states_and_small_samples_are_marked() -> None:
     html = render_html(document)
     assert 'class="verdict verdict-inconclusive">inconclusive<' in html
     assert 'class="verdict verdict-insufficient_data">insufficient data<' in html
-    assert 'class="small-n">12 †<' in html
+    assert 'class="small-n num">12 †<' in html
     assert "Fewer than 30 items" in html
 
 
