@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from apps.common.text import strip_bidi_values
 from apps.reports.constants import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -77,26 +78,9 @@ class CardContext:
         ]
 
 
-# Bidirectional controls (embeddings, overrides, isolates, marks): in a name or a free-text
-# field they can make an issued card print text reversed or reordered, so they never stay.
-BIDI_CONTROLS = dict.fromkeys(
-    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)
-
-
-def strip_bidi(text: str) -> str:
-    """The text without Unicode bidirectional control characters."""
-    return text.translate(BIDI_CONTROLS)
-
-
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str):
-        return strip_bidi(value)
-    if isinstance(value, dict):
-        return {strip_bidi(k) if isinstance(k, str) else k: neutralise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [neutralise(v) for v in value]
-    return value
+    """Every string inside `value` without bidirectional controls (apps.common.text)."""
+    return strip_bidi_values({"v": value})["v"]
 
 
 @functools.cache
