@@ -5,6 +5,8 @@
   (trigger: a constraint cannot read the successor row).
 """
 
+import importlib
+
 from django.conf import settings
 from django.db import migrations, models
 
@@ -59,6 +61,11 @@ def forwards(apps, schema_editor):
     if vendor == "postgresql":
         schema_editor.execute(PG_DOORS, params=None)
     elif vendor == "sqlite":
+        # Adding the constraint rebuilt the SQLite table, which drops its triggers: the
+        # frozen-card triggers of 0002 are created again with the new one.
+        frozen = importlib.import_module("apps.reports.migrations.0002_modelcard_immutable")
+        schema_editor.execute(frozen.SQLITE_UPDATE)
+        schema_editor.execute(frozen.SQLITE_DELETE)
         schema_editor.execute(SQLITE_SUCCESSOR)
 
 
