@@ -28,10 +28,11 @@ install: $(VENV)/.installed
 services:
 	@if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null \
 	    || ! command -v pdftotext >/dev/null || ! ldconfig -p | grep -q libharfbuzz-subset \
-	    || ! test -x /usr/bin/chromium; then \
-	  echo "Installing PostgreSQL, Redis, poppler-utils, HarfBuzz subsetting and Chromium with apt-get"; \
+	    || ! test -x /usr/bin/chromium \
+	    || ! command -v qpdf >/dev/null || ! test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; then \
+	  echo "Installing PostgreSQL, Redis, poppler-utils, HarfBuzz subsetting, Chromium, qpdf and Noto CJK with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    postgresql redis-server poppler-utils libharfbuzz-subset0 chromium >/dev/null; \
+	    postgresql redis-server poppler-utils libharfbuzz-subset0 chromium qpdf fonts-noto-cjk >/dev/null; \
 	fi
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  echo "Starting PostgreSQL"; \

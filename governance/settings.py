@@ -448,3 +448,12 @@ LOGGING = {
     # django-axes logs every sign-in at INFO; the audit trail records them already.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Model cards: prices for the payer summary's cost per 1,000 uses (a model's documentation
+# may set its own), and where each organisation's card-signing key and certificate live.
+try:
+    CAREALIGN_GPU_HOUR_PRICE_USD = float(env_str("CAREALIGN_GPU_HOUR_PRICE_USD", "2.50"))
+    CAREALIGN_CPU_HOUR_PRICE_USD = float(env_str("CAREALIGN_CPU_HOUR_PRICE_USD", "0.05"))
+except ValueError as exc:
+    raise ImproperlyConfigured("CAREALIGN_*_HOUR_PRICE_USD must be numbers") from exc
+CAREALIGN_SIGNING_KEY_DIR = Path(env_str("CAREALIGN_SIGNING_KEY_DIR", str(VAR_DIR / "keys")))

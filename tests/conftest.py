@@ -20,7 +20,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 PASSWORD = "correct horse battery staple"
 # Besides the audit trail, tables whose triggers refuse TRUNCATE (switched off for flushes).
-APPEND_ONLY_TABLES = ("signoffs_signoff", "signoffs_signoffwithdrawal")
+# Tables whose triggers refuse UPDATE, DELETE or TRUNCATE (audit, cards: reports 0003, sign-offs).
+APPEND_ONLY_TABLES = (
+    "audit_auditevent",
+    "reports_modelcard",
+    "signoffs_signoff",
+    "signoffs_signoffwithdrawal",
+)
 
 
 @dataclass
@@ -54,16 +60,16 @@ def _set_audit_triggers(settings_dict: dict[str, Any], state: str) -> None:
     if settings_dict.get("PASSWORD"):
         params["password"] = settings_dict["PASSWORD"]
     with psycopg.connect(**params, autocommit=True) as conn:
-        conn.execute(f"ALTER TABLE audit_auditevent {state} TRIGGER USER")
         for table in APPEND_ONLY_TABLES:
             conn.execute(f"ALTER TABLE {table} {state} TRIGGER USER")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-    """Let the flush that ends a transactional test empty the append-only audit table.
+    """Let the flush that ends a transactional test empty the append-only audit table (and
+    the model card table).
 
-    The flush TRUNCATEs every table, which the audit triggers refuse: they are switched off
+    The flush TRUNCATEs every table, which their triggers refuse: they are switched off
     for the flush only, as the table's owner, over a separate connection.
     """
     if not _flushes_database(item):

@@ -157,6 +157,16 @@ def model_card_render(self: Task, card_id: str, generation: int) -> str | None:
         return None if card is None else card.status
 
 
+@app.task(bind=True, name="worker.tasks.model_card_issue", **RETRY)  # type: ignore[untyped-decorator]
+def model_card_issue(self: Task, card_id: str, generation: int) -> str | None:
+    """Render, sign and freeze an issuing model card; a redelivered request does nothing."""
+    from apps.reports.services import model_card_issue_finish as finish
+
+    with _as_worker(self):
+        card = finish(card_id=card_id, generation=generation)
+        return None if card is None else card.status
+
+
 def _queue_depth(queue: str) -> int | None:
     """Messages waiting in a queue (None if the broker cannot say)."""
     try:
@@ -225,4 +235,12 @@ def send_model_card_render(card_id: str, generation: int) -> None:
     _send_on_commit(
         f"model card {card_id}: render",
         lambda: model_card_render.apply_async((card_id, generation), **SEND),
+    )
+
+
+def send_model_card_issue(card_id: str, generation: int) -> None:
+    """Send an issuing model card's render, signing and freezing after commit."""
+    _send_on_commit(
+        f"model card {card_id}: issue",
+        lambda: model_card_issue.apply_async((card_id, generation), **SEND),
     )

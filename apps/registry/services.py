@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Organization, User
+from apps.common.text import strip_bidi, strip_bidi_values
 from apps.common.uploads import UploadTooLarge, upload_name
 from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
 from apps.registry.models import (
@@ -43,7 +44,7 @@ MODEL_FIELDS = (
 
 def _apply(obj: Any, fields: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
     changed = []
-    for name, value in fields.items():
+    for name, value in strip_bidi_values(fields).items():
         if name not in allowed:
             raise ValidationError({name: ["This field cannot be changed."]})
         if getattr(obj, name) != value:
@@ -56,7 +57,7 @@ def _apply(obj: Any, fields: dict[str, Any], allowed: tuple[str, ...]) -> list[s
 def ai_model_create(*, organization: Organization, **fields: Any) -> AIModel:
     if AIModel.objects.filter(organization=organization, name=fields.get("name")).exists():
         raise ValidationError({"name": ["A model with this name already exists."]})
-    model = AIModel(organization=organization, **fields)
+    model = AIModel(organization=organization, **strip_bidi_values(fields))
     model.full_clean()
     model.save()
     return model
@@ -123,6 +124,7 @@ def model_version_create(
     created_by: User | None = None,
 ) -> ModelVersion:
     """Register a pinned model version; a local folder's weights are digested now."""
+    version_label, base_model = strip_bidi(version_label), strip_bidi(base_model)
     if ModelVersion.objects.filter(model=model, version_label=version_label).exists():
         raise ValidationError(
             {"version_label": ["This model already has a version with this label."]}
@@ -175,7 +177,7 @@ def model_version_update(
     if alignment_techniques is not None:
         version.alignment_techniques = _check_alignment(alignment_techniques)
     if base_model is not None:
-        version.base_model = base_model
+        version.base_model = strip_bidi(base_model)
     version.full_clean()
     version.save()
     return version
@@ -183,6 +185,7 @@ def model_version_update(
 
 @transaction.atomic
 def dataset_create(*, organization: Organization, name: str, description: str = "") -> Dataset:
+    name, description = strip_bidi(name), strip_bidi(description)
     if Dataset.objects.filter(organization=organization, name=name).exists():
         raise ValidationError({"name": ["A dataset with this name already exists."]})
     return Dataset.objects.create(organization=organization, name=name, description=description)
@@ -264,6 +267,16 @@ def dataset_version_create(
     The file is validated by the evaluation engine's own readers before anything is kept;
     an invalid file leaves neither a row nor a file behind.
     """
+    licence, provenance, deidentification_method, inclusion_criteria, exclusion_criteria = (
+        strip_bidi(text)
+        for text in (
+            licence,
+            provenance,
+            deidentification_method,
+            inclusion_criteria,
+            exclusion_criteria,
+        )
+    )
     from worker.engine.readers import DatasetFormatError
     from worker.engine.readers.collect import collect_errors
 

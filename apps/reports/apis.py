@@ -20,13 +20,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.models import Role
+from apps.accounts.models import Organization, Role
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.parsers import SafeJSONParser
 from apps.common.tenancy import scope
 from apps.common.uploads import UploadTooLarge
 from apps.registry.models import AIModel, ModelVersion
-from apps.reports import selectors, services
+from apps.reports import selectors, services, signing
 from apps.reports.constants import DOCUMENTATION_FIELDS, FORMATS, VERIFY_MAX_BYTES
 from apps.reports.document import document_build
 from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
@@ -124,6 +124,32 @@ class VerifyOutputSerializer(serializers.Serializer[Any]):
     issued_at = serializers.DateTimeField(required=False)
     superseded_at = serializers.DateTimeField(required=False, allow_null=True)
     superseded_by_version = serializers.IntegerField(required=False, allow_null=True)
+    reason = serializers.CharField(help_text="Why the file is, or is not, an authentic card")
+    claims = serializers.DictField(
+        required=False, allow_null=True, help_text="The card an unrecognised file names"
+    )
+    signature = serializers.DictField(
+        required=False, help_text="PAdES / XML-DSig: present, intact, whole file, certificate"
+    )
+
+
+class SigningKeyInputSerializer(serializers.Serializer[Any]):
+    organization = serializers.IntegerField()
+    key = serializers.FileField(required=False, help_text="Private key, PEM, unencrypted")
+    cert = serializers.FileField(required=False, help_text="Its X.509 certificate, PEM")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("key")) != bool(attrs.get("cert")):
+            raise serializers.ValidationError({"cert": ["Give both key and cert."]})
+        for name in ("key", "cert"):
+            if attrs.get(name) is not None and attrs[name].size > 64 * 1024:
+                raise serializers.ValidationError({name: ["At most 64 KiB."]})
+        return attrs
+
+
+class CardFileAlteredError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "card_file_altered"
 
 
 class CardConflict(exceptions.APIException):
@@ -183,18 +209,22 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}
         )
 
-    @extend_schema(request=None, responses={200: ModelCardOutputSerializer})
+    @extend_schema(request=None, responses={202: ModelCardOutputSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def issue(self, request: Request, pk: str) -> Response:
         card = self.get_object()  # roles: action_roles["issue"]
         try:
-            card = services.model_card_issue(card=card, user=request.user, actor=self.actor)
+            card = services.model_card_issue_request(card=card, user=request.user, actor=self.actor)
         except services.CardIncomplete as exc:
             return _incomplete(exc)
         except services.CardStateError as exc:
             raise CardConflict(str(exc)) from exc
-        return Response(ModelCardOutputSerializer(card, context={"request": request}).data)
+        tasks.send_model_card_issue(str(card.pk), card.generation)
+        body = ModelCardOutputSerializer(card, context={"request": request}).data
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]}
+        )
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(
@@ -206,6 +236,8 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             found = services.model_card_file(card=card, fmt=fmt, actor=self.actor)
         except services.CardFileMissing as exc:
             raise exceptions.NotFound(str(exc)) from exc
+        except services.CardFileAltered as exc:
+            raise CardFileAlteredError(str(exc)) from exc
         response = HttpResponse(found.content, content_type=found.content_type)
         disposition = "inline" if fmt == "pdf" else "attachment"
         response["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
@@ -223,11 +255,55 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         if upload is not None:
             if upload.size > VERIFY_MAX_BYTES:
                 raise UploadTooLarge(VERIFY_MAX_BYTES)
-            digest = services.sha256_of_upload(upload.chunks())
+            content = b"".join(upload.chunks())
+            answer = services.model_card_verify_file(content=content, actor=self.actor)
         else:
             digest = data.validated_data["sha256"]
-        answer = services.model_card_verify(sha256=digest, actor=self.actor)
+            answer = services.model_card_verify(sha256=digest, actor=self.actor)
         return Response(answer)  # VerifyOutputSerializer documents it; absent keys stay absent
+
+    @extend_schema(
+        parameters=[OpenApiParameter("organization", int, required=True)],
+        request=SigningKeyInputSerializer,
+        responses={200: dict},
+    )
+    @action(
+        detail=False,
+        methods=["get", "post"],
+        url_path="signing-key",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def signing_key(self, request: Request) -> Response:
+        """The organisation's card-signing certificate (members); admins may upload a pair."""
+        data = SigningKeyInputSerializer(
+            data=request.data if request.method == "POST" else request.query_params
+        )
+        data.is_valid(raise_exception=True)
+        org_id = data.validated_data["organization"]
+        if org_id not in self.actor.org_ids:
+            raise exceptions.NotFound("No such organisation.")
+        key, cert = data.validated_data.get("key"), data.validated_data.get("cert")
+        if request.method == "POST" and not self.actor.has_role(org_id, [Role.ADMIN]):
+            self.permission_denied(request, message="Only admins install signing keys.")
+        if request.method == "POST" and key is None:
+            raise exceptions.ValidationError({"key": ["Upload key and cert (PEM) to install."]})
+        organization = Organization.objects.get(pk=org_id)
+        try:
+            found = services.organization_signing_key(
+                organization=organization,
+                key_pem=key.read() if key else None,
+                cert_pem=cert.read() if cert else None,
+                actor=self.actor,
+            )
+        except signing.SigningKeyError as exc:
+            raise exceptions.ValidationError({"key": [str(exc)]}) from exc
+        return Response(
+            {
+                "organization": org_id,
+                "certificate_pem": found.cert_pem.decode(),
+                "certificate_sha256": found.fingerprint,
+            }
+        )
 
     @extend_schema(
         parameters=[

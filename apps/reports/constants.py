@@ -11,6 +11,8 @@ VERIFY_MAX_BYTES = 25 * 1024 * 1024  # a card PDF is a few hundred KiB; refuse a
 HISTORY_RUNS = 12  # runs shown in the accuracy-over-time chart
 DRIFT_WINDOW_DAYS = 90
 MISSING_MARK = "MISSING — fill in:"
+# A declared gap: the organisation states why something does not exist (printed distinctly).
+GAP_PREFIX = "Not assessed: "
 
 # format -> (file extension, MIME type)
 FORMATS = {
@@ -75,6 +77,10 @@ DOCUMENTATION_FIELDS: dict[str, tuple[str, str]] = {
     "fairness_approach": ("Approach to ensure fair output", ""),
     "bias_mitigation_approaches": ("Bias mitigation approaches", ""),
     "third_party_information": ("Third-party information", ""),
+    "stakeholders_consulted": (
+        "Stakeholders consulted (besides sign-offs)",
+        "Who was consulted outside CareAlign's sign-offs (patients' groups, payers...).",
+    ),
     "security": ("Security", ""),
     "transparency": ("Transparency", ""),
     "evaluation_data_origin": (
@@ -115,11 +121,47 @@ DOCUMENTATION_FIELDS: dict[str, tuple[str, str]] = {
     "harmonised_standards": ("Harmonised standards applied", ""),
     "declaration_of_conformity": ("EU declaration of conformity", "Art. 47 declaration text."),
     "post_market_monitoring_plan": ("Post-market monitoring plan (Art. 72)", ""),
+    "operational_logging": (
+        "The AI system's own logging in operation (Art. 12)",
+        "What the deployed system records automatically over its lifetime: events that may "
+        "present a risk or a substantial modification, data for post-market monitoring, and "
+        "what the deployer needs to monitor operation (Art. 12(2)(a)-(c)); retention.",
+    ),
+    "phi_handling": (
+        "Handling of protected health information",
+        "What PHI the system receives at run time, where it is processed and kept, and how.",
+    ),
     "payer_intended_use": ("Intended use in payer operations", ""),
-    "gpu_hour_cost_usd": ("Cost of one GPU-hour (USD)", "A number; used for the cost figure."),
+    "model_license": (
+        "Model licence (Hugging Face licence id)",
+        "E.g. apache-2.0, mit, llama3, other; written to the README's `license` key.",
+    ),
+    "gpu_hour_cost_usd": ("Price of one GPU-hour (USD)", "A number; used for the cost figure."),
+    "cpu_hour_cost_usd": ("Price of one CPU-hour (USD)", "A number; used for the cost figure."),
+    "consistency_explanations": (
+        "Explanations of flagged contradictions",
+        "Object: contradiction id (from the completeness report) -> why it is not one.",
+    ),
 }
 LIST_DOCUMENTATION_FIELDS = frozenset(
     {"ehr_compatibility", "keywords", "demographic_input_features"}
 )
 OBJECT_DOCUMENTATION_FIELDS = frozenset({"evaluation_data_origin"})
-NUMBER_DOCUMENTATION_FIELDS = frozenset({"gpu_hour_cost_usd"})
+TEXT_MAP_DOCUMENTATION_FIELDS = frozenset({"consistency_explanations"})
+NUMBER_DOCUMENTATION_FIELDS = frozenset({"gpu_hour_cost_usd", "cpu_hour_cost_usd"})
+
+# Free-text limits of documentation fields (characters): a card is read, not a file store.
+# A 1 MiB field made a 356-page, 47.5 s render; 20,000 characters is about eight pages.
+DOCUMENTATION_TEXT_MAX_CHARS = 20_000
+DOCUMENTATION_MAX_CHARS = {
+    "developer_contact": 500,
+    "model_license": 100,
+    "funding_source": 2_000,
+    "global_availability": 2_000,
+    "output_type": 40,
+    "model_type": 500,
+    "bibliography": 50_000,
+}
+DOCUMENTATION_MAX_ITEMS = 100  # list fields (keywords, EHRs) and the origin mapping
+DOCUMENTATION_ITEM_MAX_CHARS = 200  # a keyword, an EHR, a suite name or a contradiction id
+DOCUMENTATION_EXPLANATION_MAX_CHARS = 2_000  # a value of an object field (an explanation)

@@ -53,6 +53,7 @@ class ModelCard(models.Model):
     class Status(models.TextChoices):
         RENDERING = "rendering", "Rendering"
         DRAFT = "draft", "Draft"
+        ISSUING = "issuing", "Issuing"
         ISSUED = "issued", "Issued"
         SUPERSEDED = "superseded", "Superseded"
         FAILED = "failed", "Failed"
@@ -130,6 +131,12 @@ class ModelCard(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="superseded") | models.Q(superseded_by__isnull=False),
                 name="modelcard_superseded_has_successor",
+            ),
+            # A card never supersedes itself; that it is a card of the same model is checked
+            # by a trigger (migration 0003): a constraint cannot look at another row.
+            models.CheckConstraint(
+                condition=~models.Q(superseded_by=models.F("id")),
+                name="modelcard_not_superseded_by_itself",
             ),
         ]
 

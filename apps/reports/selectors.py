@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -49,6 +50,18 @@ def model_card_by_digest(*, sha256: str) -> tuple[ModelCard, str] | None:
         return None
     fmt = next(f for f in FORMATS if card.sha256_of(f) == sha256)
     return card, fmt
+
+
+def model_card_claimed(*, card_id: str) -> ModelCard | None:
+    """The card a file names (by id), whatever its state; None if the id is not a card."""
+    try:
+        return (
+            ModelCard.objects.select_related("model", "model_version", "organization")
+            .filter(pk=card_id)
+            .first()
+        )
+    except (ValueError, ValidationError):
+        return None
 
 
 def documentation_values(*, model_id: int) -> dict[str, Any]:

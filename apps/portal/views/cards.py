@@ -209,14 +209,20 @@ def card_issue(request: HttpRequest, pk: str) -> HttpResponseBase:
     card = _card(request, pk)
     access.require(request, "issue", card)
     try:
-        card = reports.model_card_issue(card=card, user=request.user, actor=access.actor(request))
+        card = reports.model_card_issue_request(
+            card=card, user=request.user, actor=access.actor(request)
+        )
     except reports.CardIncomplete as exc:
         messages.error(request, f"Not issued: {exc}")
     except reports.CardStateError as exc:
         messages.error(request, f"Not issued: {exc}")
     else:
+        # A worker renders, signs and freezes it; no lock is held through the render.
+        tasks.send_model_card_issue(str(card.pk), card.generation)
         messages.success(
-            request, f"Card v{card.version} is issued. Its files can no longer change."
+            request,
+            f"Card v{card.version} is being issued: a worker renders and signs its files; "
+            "once issued they can no longer change.",
         )
     return redirect("portal:card", card.pk)
 

@@ -104,11 +104,34 @@ def _leaf(parent: ET.Element, path: str, name: str, fields: dict[str, dict[str, 
     element.text = value if value is not None else missing_text(field)
 
 
+def value_json(result: dict[str, Any]) -> dict[str, Any]:
+    """CHAI ValueJson: the estimate with its interval, every number in one unit.
+
+    CHAI's examples only show {"kind": "single"}; an interval is part of the result, so we
+    write kind "estimate_ci" (estimate, lower, upper, level, unit) and "single" only where a
+    metric has no interval. Proportions are given in percent, as CHAI's examples do.
+    """
+    scale, unit = (100.0, "%") if result["unit"] == "proportion" else (1.0, result["unit"] or "")
+
+    def scaled(x: float | None) -> float | None:
+        return None if x is None else round(scale * float(x), 4)
+
+    low, high = result.get("ci_low"), result.get("ci_high")
+    if low is None or high is None:
+        return {"kind": "single", "value": scaled(result["value"]), "unit": unit}
+    return {
+        "kind": "estimate_ci",
+        "estimate": scaled(result["value"]),
+        "lower": scaled(low),
+        "upper": scaled(high),
+        "level": float(result.get("level") or 0.95),
+        "unit": unit,
+        "n": int(result.get("n") or 0),
+    }
+
+
 def _value_json(result: dict[str, Any]) -> str:
-    value = result["value"]
-    if result["unit"] == "proportion":
-        return json.dumps({"kind": "single", "value": round(100 * value, 4), "unit": "%"})
-    return json.dumps({"kind": "single", "value": value, "unit": result["unit"]})
+    return json.dumps(value_json(result), sort_keys=True)
 
 
 def _results(parent: ET.Element, document: dict[str, Any], checks: tuple[str, ...]) -> None:

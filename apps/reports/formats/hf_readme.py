@@ -1,13 +1,22 @@
-"""A Hugging Face README.md for a card: YAML front matter with a `model-index` that
-huggingface_hub parses back into the card's numbers, then the card's sections in Markdown.
+"""A Hugging Face README.md for a card: YAML front matter with the Hub's metadata keys and a
+`model-index` that huggingface_hub parses back into the card's numbers, then the card's
+sections in Markdown.
+
+Free text never becomes structure: every field is parsed as Markdown (markdown-it-py, raw
+HTML off) and written back from an allow-list (paragraphs, lists, emphasis, code as text),
+with every character that Markdown or HTML could read as syntax escaped. A "# " line in a
+field is bold text, not a section; "<script>" is text; a link is its words.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from apps.reports.constants import CHECK_TITLES, MISSING_MARK
 
@@ -59,7 +68,6 @@ def model_index(document: dict[str, Any]) -> list[dict[str, Any]]:
                     }
                     for r in rows
                 ],
-                "source": {"name": "CareAlign", "url": "https://carealign.org"},
             }
         )
     if not entries:
@@ -69,17 +77,79 @@ def model_index(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"name": f"{model} {version}", "results": entries}]
 
 
+_PUNCTUATION = re.compile(r"([\\`*_\[\]!|~])")
+# What starts a block only at the start of a line: a heading, list item, quote, numbered item.
+_LINE_START = re.compile(r"^(\s*)([#+\->=]|\d+[.)])")
+_PARSER = MarkdownIt("commonmark", {"html": False}).disable("image")
+
+
+def escape(text: str, *, line_start: bool = True) -> str:
+    """Text that Markdown and HTML both print as it is (one line); `line_start=False` for
+    text that can never begin a line (a table cell)."""
+    flat = re.sub(r"\s+", " ", str(text))
+    escaped = _PUNCTUATION.sub(r"\\\1", html.escape(flat, quote=False))
+    return _LINE_START.sub(_escape_start, escaped) if line_start else escaped
+
+
+def _escape_start(match: re.Match[str]) -> str:
+    space, mark = match.group(1), match.group(2)
+    if mark[0].isdigit():  # "12." -> "12\.": a backslash only escapes punctuation
+        return f"{space}{mark[:-1]}\\{mark[-1]}"
+    return f"{space}\\{mark}"
+
+
+def _inline(tokens: list[Token]) -> str:
+    out = []
+    for t in tokens:
+        if t.type in ("text", "code_inline", "html_inline"):
+            out.append(escape(t.content))
+        elif t.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif t.type in ("strong_open", "strong_close"):
+            out.append("**")
+        elif t.type in ("em_open", "em_close"):
+            out.append("*")
+    return "".join(out).strip()
+
+
+def safe_markdown(value: str) -> str:
+    """A field's Markdown rebuilt from an allow-list, every piece of text escaped."""
+    blocks: list[str] = []
+    depth = 0
+    heading = False
+    for token in _PARSER.parse(value):
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            depth += 1
+            if depth == 1:
+                blocks.append("")
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+        elif token.type == "heading_open":
+            heading = True  # a heading in a field is emphasis, never a section of the card
+        elif token.type == "inline":
+            text = _inline(token.children or [])
+            if not text:
+                continue
+            if heading:
+                text, heading = f"**{text}**", False
+            blocks.append("  " * (depth - 1) + "- " + text if depth else "\n" + text)
+        elif token.type in ("fence", "code_block", "html_block"):
+            blocks.append("\n" + escape(token.content).strip())
+    body = "\n".join(blocks).strip()
+    return re.sub(r"\n{3,}", "\n\n", body)
+
+
 def _cell(value: Any) -> str:
-    return "—" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+    return "—" if value is None else escape(str(value), line_start=False)
 
 
 def _table(table: dict[str, Any]) -> str:
-    lines = [f"**{table['title']}**", ""]
+    lines = [f"**{escape(table['title'])}**", ""]
     lines.append("| " + " | ".join(_cell(c) for c in table["columns"]) + " |")
     lines.append("|" + "---|" * len(table["columns"]))
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table["rows"]]
     if table.get("caption"):
-        lines += ["", f"*{table['caption']}*"]
+        lines += ["", f"*{escape(table['caption'])}*"]
     return "\n".join(lines)
 
 
@@ -101,14 +171,60 @@ def _chart(chart: dict[str, Any]) -> str:
 def _field(field: dict[str, Any]) -> str:
     value = field["value"]
     if value is None:
-        value = f"**{MISSING_MARK} {field['fill_hint']}**" if field["required"] else "—"
-    ref = f" ({field['reference']})" if field.get("reference") else ""
-    return f"#### {field['label']}{ref}\n\n{value}"
+        shown = (
+            f"**{escape(MISSING_MARK)} {escape(field['fill_hint'])}**" if field["required"] else "—"
+        )
+    else:
+        shown = safe_markdown(value)
+    ref = f" ({escape(field['reference'])})" if field.get("reference") else ""
+    return f"#### {escape(field['label'])}{ref}\n\n{shown}"
+
+
+def _results(document: dict[str, Any]) -> str | None:
+    rows = [
+        [
+            r["suite"],
+            CHECK_TITLES.get(r["check"], r["check"]),
+            metric_name(r),
+            "—" if r["value"] is None else f"{r['value']:.4g}",
+            "—"
+            if r["ci_low"] is None or r["ci_high"] is None
+            else f"{r['ci_low']:.4g}–{r['ci_high']:.4g}",
+            r["n"],
+            r["verdict"],
+        ]
+        for r in document.get("results", [])
+    ]
+    if not rows:
+        return None
+    return _table(
+        {
+            "title": "All results with their 95% confidence intervals",
+            "columns": ["Suite", "Check", "Metric", "Value", "95% CI", "n", "Verdict"],
+            "rows": rows,
+            "caption": "The model-index above carries the point values only; read each with "
+            "its interval and n.",
+        }
+    )
 
 
 def render(document: dict[str, Any]) -> bytes:
     card = document["card"]
+    hub = document.get("hub") or {}
     meta: dict[str, Any] = {
+        **{
+            key: hub[key]
+            for key in (
+                "license",
+                "language",
+                "datasets",
+                "metrics",
+                "base_model",
+                "pipeline_tag",
+                "library_name",
+            )
+            if hub.get(key)
+        },
         "tags": ["carealign", "model-card", "medical", card["profile"]],
         "carealign": {
             "card_id": card["id"],
@@ -124,30 +240,42 @@ def render(document: dict[str, Any]) -> bytes:
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
     model, version = document["model"], document["model_version"]
     parts = [
-        f"# {model['name']} {version['version_label']} — {card['profile_title']}",
+        f"# {escape(model['name'])} {escape(version['version_label'])} — "
+        f"{escape(card['profile_title'])}",
         f"Card {card['id']} v{card['version']}, **{card['status']}**; generated "
-        f"{card['generated_at']} by {card['software_id']} for {document['organization']['name']}."
+        f"{card['generated_at']} by {escape(card['software_id'])} for "
+        f"{escape(document['organization']['name'])}."
         + (f" Issued {card['issued_at']}." if card.get("issued_at") else ""),
     ]
+    if hub.get("missing"):
+        parts.append(
+            "> Hub metadata not filled from the registry: "
+            + ", ".join(f"`{key}`" for key in hub["missing"])
+            + " (see the card's completeness report)."
+        )
     completeness = document["completeness"]
     if not completeness["complete"]:
         parts.append(
             "> **Draft with missing fields** — this card cannot be issued until they are filled:\n"
             + "\n".join(
-                f"> - {m['label']}: {MISSING_MARK} {m['fill_hint']}"
+                f"> - {escape(m['label'])}: {escape(MISSING_MARK)} {escape(m['fill_hint'])}"
                 for m in completeness["missing"]
             )
         )
+    results = _results(document)
+    if results:
+        parts += ["## Results", results]
     for section in document["sections"]:
-        parts.append(f"## {section['title']}")
+        parts.append(f"## {escape(section['title'])}")
         parts += [_field(f) for f in section["fields"]]
         parts += [_table(t) for t in section["tables"]]
         parts += [_chart(c) for c in section["charts"]]
     parts.append("## Signatures")
     if document["signatures"]:
         parts += [
-            f"- {s['printed_name']} — {s['meaning']} — {s['signed_at']} — sha256 "
-            f"`{s['record_digest']}`" + (" — **stale**" if s["stale"] else "")
+            f"- {escape(s['signer_name'])} ({escape(s.get('signer_role') or 'signer')}) — "
+            f"{escape(s['meaning'])} — {escape(s['signed_at'])} — record sha256 "
+            f"{escape(s['record_digest'])}" + (" — current" if s["current"] else " — **stale**")
             for s in document["signatures"]
         ]
     else:

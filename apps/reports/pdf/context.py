@@ -15,6 +15,8 @@ from typing import Any
 from django.utils.safestring import mark_safe
 
 from apps.reports.charts import chart_svg
+from apps.reports.constants import GAP_PREFIX
+from apps.reports.pdf.text import markdown_html
 
 # Tables longer than this print as a fixed-width listing: WeasyPrint lays out table cells
 # about 7x slower than lines of text (5,000 rows: ~70 s as a table, ~18 s as a listing on a
@@ -22,6 +24,19 @@ from apps.reports.charts import chart_svg
 LISTING_MIN_ROWS = 300
 LISTING_LINE_CHARS = 120
 LISTING_CHUNK_ROWS = 70
+# Small tables size their columns to their words (no word broken mid-way); big ones stay
+# fixed-layout for speed.
+AUTO_LAYOUT_MAX_ROWS = 120
+SMALL_N = 30  # results from fewer items carry a caveat
+NUMBER_COLUMNS = frozenset({"Value", "95% CI", "n"})
+VERDICT_STATES = (
+    "pass",
+    "fail",
+    "inconclusive",
+    "insufficient_data",
+    "incomplete",
+    "not_evaluated",
+)
 
 STATUS_NOTES = {
     "draft": "Draft: not issued, not for regulatory submission.",
@@ -49,6 +64,8 @@ def card_context(document: Mapping[str, Any]) -> dict[str, Any]:
         "status": status.upper(),
         "status_class": status if status in STATUS_NOTES else "draft",
         "status_note": STATUS_NOTES.get(status, ""),
+        # Where-to-fill-in hints are for the people drafting; an issued card never shows one.
+        "show_hints": status == "draft",
         "generated_at": _display_datetime(card.get("generated_at")),
         "issued_at": _display_datetime(card.get("issued_at")) if card.get("issued_at") else "",
         "organization": document.get("organization") or {},
@@ -61,6 +78,8 @@ def card_context(document: Mapping[str, Any]) -> dict[str, Any]:
             "required_count": completeness.get("required_count"),
             "present_count": completeness.get("present_count"),
             "missing": list(completeness.get("missing") or []),
+            "gaps": list(completeness.get("gaps") or []),
+            "contradictions": list(completeness.get("contradictions") or []),
         },
         "manifest_rows": _flatten(document.get("manifest")),
         "audit": audit,
@@ -72,8 +91,11 @@ def _section(section: Mapping[str, Any]) -> dict[str, Any]:
     for f in section.get("fields") or []:
         value = f.get("value")
         missing = bool(f.get("missing")) or (value in (None, "") and bool(f.get("required")))
-        state = "missing" if missing else ("absent" if value in (None, "") else "ok")
-        fields.append({**f, "value": "" if value is None else str(value), "state": state})
+        text = "" if value is None else str(value)
+        state = "missing" if missing else ("absent" if not text else "ok")
+        if state == "ok" and (f.get("gap") or text.startswith(GAP_PREFIX)):
+            state = "gap"
+        fields.append({**f, "value": text, "html": markdown_html(text), "state": state})
     tables = []
     for t in section.get("tables") or []:
         columns = [str(c) for c in t["columns"]]
@@ -89,6 +111,10 @@ def _section(section: Mapping[str, Any]) -> dict[str, Any]:
         if len(rows) >= LISTING_MIN_ROWS:
             table["listing"] = _listing(columns, rows)
             table["rows"] = []
+        else:
+            table["rows"] = [[_cell(columns, i, cell) for i, cell in enumerate(r)] for r in rows]
+            table["small_n"] = any("small-n" in c["cls"].split() for r in table["rows"] for c in r)
+            table["auto"] = len(rows) <= AUTO_LAYOUT_MAX_ROWS
         tables.append(table)
     charts = []
     for c in section.get("charts") or []:
@@ -102,6 +128,18 @@ def _section(section: Mapping[str, Any]) -> dict[str, Any]:
         "tables": tables,
         "charts": charts,
     }
+
+
+def _cell(columns: list[str], index: int, text: str) -> dict[str, str]:
+    """A table cell with its style: verdicts by state, counts under 30 flagged."""
+    column = columns[index] if index < len(columns) else ""
+    if column == "Verdict" and text in VERDICT_STATES:
+        return {"text": text.replace("_", " "), "cls": f"verdict verdict-{text}"}
+    if column == "n" and text.isdigit() and int(text) < SMALL_N:
+        return {"text": f"{text} †", "cls": "small-n num"}
+    if column in NUMBER_COLUMNS:
+        return {"text": text, "cls": "num"}  # an interval is never split across lines
+    return {"text": text, "cls": ""}
 
 
 def _row(row: Sequence[Any], width: int) -> list[str]:
@@ -137,16 +175,20 @@ def _listing(columns: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _signature(sig: Mapping[str, Any]) -> dict[str, Any]:
+    """A sign-off as apps.reports.selectors.card_signatures gives it (signer_name, ...)."""
     meaning = str(sig.get("meaning", ""))
+    current = sig.get("current")
+    stale = (not bool(current)) if current is not None else bool(sig.get("stale"))
     return {
-        "printed_name": str(sig.get("printed_name", "")),
+        "printed_name": str(sig.get("signer_name") or sig.get("printed_name") or ""),
         "meaning": MEANINGS.get(meaning, meaning.capitalize()),
         "signed_at": _display_datetime(sig.get("signed_at")),
         "record_digest": str(sig.get("record_digest", "")),
-        "stale": bool(sig.get("stale")),
-        "role": sig.get("role", ""),
-        "lifecycle_stage": sig.get("lifecycle_stage", ""),
-        "subject": sig.get("subject", ""),
+        "stale": stale,
+        "role": str(sig.get("signer_role") or sig.get("role") or ""),
+        "lifecycle_stage": str(sig.get("stage") or sig.get("lifecycle_stage") or ""),
+        "subject": str(sig.get("subject") or ""),
+        "comment": str(sig.get("comment") or ""),
     }
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+import os
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,8 @@ PDF_VARIANT = "pdf/a-3b"
 MAX_STATIC_BYTES = 20 * 1024 * 1024
 XMP_NAMESPACE = "https://carealign.org/ns/pdf/1.0/"
 XMP_PREFIX = "carealign"
+XMP_ONLY = frozenset({"chaiMcXml"})  # a whole card: in the XMP packet and attached, not in Info
+INFO_MAX_BYTES = 32_000  # PDF/A: no string over 32,767 bytes (we leave room for escapes)
 
 # Given to every render as a user stylesheet: the child's Fontconfig knows no fonts at all
 # (Pango crashes on text with no font), so these faces must always be there.
@@ -48,6 +52,45 @@ FONT_CSS = f"""
 html {{ font-family: "CareAlign Sans"; }}
 @page {{ font-family: "CareAlign Sans"; }}
 """
+# Chinese, Japanese and Korean text: Noto Sans CJK from Debian's fonts-noto-cjk (make
+# services installs it), subset-embedded like every font. Loaded only for a card that has
+# CJK characters: parsing the 19 MB collection costs about a second.
+FONT_SCHEME = "carealign-font"
+CJK_FONT = Path(
+    os.environ.get("CAREALIGN_CJK_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+)
+CJK_FONT_BOLD = Path(
+    os.environ.get("CAREALIGN_CJK_FONT_BOLD", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+)
+MAX_FONT_BYTES = 64 * 1024 * 1024
+CJK_CSS = f"""
+@font-face {{ font-family: "CareAlign CJK"; font-weight: normal;
+  src: url("{FONT_SCHEME}:cjk-regular"); }}
+@font-face {{ font-family: "CareAlign CJK"; font-weight: bold;
+  src: url("{FONT_SCHEME}:cjk-bold"); }}
+html {{ font-family: "CareAlign Sans", "CareAlign CJK"; }}
+@page {{ font-family: "CareAlign Sans", "CareAlign CJK"; }}
+"""
+_CJK = re.compile(
+    "[\u1100-\u11ff\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3200-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]"
+)
+
+
+class FontMissing(Exception):
+    """The card has CJK text and the CJK font is not installed."""
+
+
+def font_css(html: str) -> str:
+    """The font faces a render needs: ours always, Noto CJK when the text has CJK."""
+    if not _CJK.search(html):
+        return FONT_CSS
+    if not CJK_FONT.is_file():
+        raise FontMissing(
+            f"the card has Chinese, Japanese or Korean text and {CJK_FONT} is missing: "
+            "install Debian's fonts-noto-cjk (make services) or set CAREALIGN_CJK_FONT"
+        )
+    return FONT_CSS + CJK_CSS
 
 
 class CardURLFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no types
@@ -60,7 +103,7 @@ class CardURLFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no t
     def __init__(self) -> None:
         super().__init__(
             timeout=5,
-            allowed_protocols={"data", STATIC_SCHEME},
+            allowed_protocols={"data", STATIC_SCHEME, FONT_SCHEME},
             allow_redirects=False,
             fail_on_errors=True,
         )
@@ -72,6 +115,8 @@ class CardURLFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no t
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == STATIC_SCHEME:
             return self._static(url, shown)
+        if scheme == FONT_SCHEME:
+            return self._font(url, shown)
         if scheme == "data":
             try:
                 response = DataHandler().data_open(Request(url))
@@ -99,6 +144,14 @@ class CardURLFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no t
             target.suffix, mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         )
         return URLFetcherResponse(url, target.read_bytes(), {"Content-Type": mime_type})
+
+    def _font(self, url: str, shown: str) -> URLFetcherResponse:
+        target = {"cjk-regular": CJK_FONT, "cjk-bold": CJK_FONT_BOLD}.get(url.split(":", 1)[1])
+        if target is not None and not target.is_file():
+            target = CJK_FONT  # bold falls back to the regular face
+        if target is None or not target.is_file() or target.stat().st_size > MAX_FONT_BYTES:
+            raise FatalURLFetchingError(f"refused to fetch {shown!r}: not a configured font")
+        return URLFetcherResponse(url, target.read_bytes(), {"Content-Type": "font/collection"})
 
 
 class _CardMetadata(DocumentMetadata):  # type: ignore[misc]  # WeasyPrint ships no types
@@ -149,6 +202,40 @@ def _pdfa_extension_schema(keys: list[str]) -> Element:
         SubElement(prop, f"{{{_PDFA_PROPERTY}}}category").text = "external"
         SubElement(prop, f"{{{_PDFA_PROPERTY}}}description").text = key
     return description
+
+
+def _tidy_catalog(document: Any, pdf: Any) -> None:
+    """Each associated file once in the catalog's /AF, and the file name tree sorted.
+
+    WeasyPrint 70 lists every attachment twice in /AF and leaves the EmbeddedFiles names
+    in the given order; PDF/A-3 validators (and qpdf) want both fixed.
+    """
+    catalog = pdf.catalog
+    if "AF" in catalog:
+        unique: list[Any] = []
+        for entry in catalog["AF"]:
+            if entry not in unique:
+                unique.append(entry)
+        catalog["AF"][:] = unique
+    names = catalog.get("Names") or {}
+    if "EmbeddedFiles" in names:
+        reference = names["EmbeddedFiles"]
+        if isinstance(reference, bytes):
+            reference = reference.decode()
+        tree = pdf.objects[int(str(reference).split()[0])]
+        flat = list(tree["Names"])
+        pairs = sorted(zip(flat[::2], flat[1::2], strict=True), key=lambda kv: _pdf_key(kv[0]))
+        tree["Names"][:] = [item for pair in pairs for item in pair]
+
+
+def _pdf_key(name: Any) -> bytes:
+    # Name trees sort by the strings' bytes: pydyf writes text strings as UTF-16BE with BOM.
+    text = str(getattr(name, "string", name))
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return b"\xfe\xff" + text.encode("utf-16-be")
+    return text.encode("latin-1")
 
 
 class _LogCollector(logging.Handler):
@@ -207,7 +294,9 @@ def _write_pdf(job: Mapping[str, Any], fetcher: CardURLFetcher) -> bytes:
     font_config = FontConfiguration()
     # No base_url: a relative URL cannot reach the file system, it is dropped (and fails).
     html = weasyprint.HTML(string=job["html"], url_fetcher=fetcher)
-    fonts = weasyprint.CSS(string=FONT_CSS, url_fetcher=fetcher, font_config=font_config)
+    fonts = weasyprint.CSS(
+        string=font_css(job["html"]), url_fetcher=fetcher, font_config=font_config
+    )
     document = html.render(font_config=font_config, stylesheets=[fonts], pdf_variant=PDF_VARIANT)
     if document.metadata.attachments:
         # Only the files given to render_pdf are embedded, never one the HTML names.
@@ -225,6 +314,13 @@ def _write_pdf(job: Mapping[str, Any], fetcher: CardURLFetcher) -> bytes:
         custom=dict(meta["custom"]),
     )
     metadata.extra_xmp = dict(meta["custom"])
+    # PDF/A caps a string at 32,767 bytes (veraPDF 6.1.13-3): long values (chaiMcXml) go to
+    # the XMP packet, a stream, and only short ones into the information dictionary too.
+    metadata.custom = {
+        k: v
+        for k, v in meta["custom"].items()
+        if k not in XMP_ONLY and len(v.encode("utf-16-be")) < INFO_MAX_BYTES
+    }
     document.metadata = metadata
     moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ") if created else datetime(2000, 1, 1)
     files = [
@@ -239,6 +335,11 @@ def _write_pdf(job: Mapping[str, Any], fetcher: CardURLFetcher) -> bytes:
         )
         for a in job["attachments"]
     ]
-    pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, custom_metadata=True)
+    pdf = document.write_pdf(
+        pdf_variant=PDF_VARIANT,
+        attachments=files,
+        custom_metadata=True,
+        finisher=_tidy_catalog,
+    )
     assert isinstance(pdf, bytes)
     return pdf

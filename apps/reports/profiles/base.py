@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from apps.reports.constants import GAP_PREFIX
+
 if TYPE_CHECKING:
     from apps.reports.document import CardContext
 
@@ -73,6 +75,7 @@ def build_sections(profile: Profile, ctx: CardContext) -> list[dict[str, Any]]:
                     "value": value,
                     "required": f.required,
                     "missing": f.required and value is None,
+                    "gap": value is not None and value.startswith(GAP_PREFIX),
                     "fill_hint": f.fill_hint,
                     "source": f.source,
                 }
@@ -91,16 +94,29 @@ def build_sections(profile: Profile, ctx: CardContext) -> list[dict[str, Any]]:
     return sections
 
 
-def completeness(sections: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every required field, present or missing, with where to fill the missing ones."""
+def completeness(
+    sections: list[dict[str, Any]], contradictions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Every required field, present or missing, with where to fill the missing ones; an
+    unexplained contradiction between documentation and data blocks issuing too."""
+    contradictions = contradictions or []
     required = [(s, f) for s in sections for f in s["fields"] if f["required"]]
     missing = [
         {"section": s["id"], "field": f["id"], "label": f["label"], "fill_hint": f["fill_hint"]}
         for s, f in required
         if f["missing"]
     ]
+    # Optional fields left empty and declared gaps: not blocking, but listed for the reader.
+    gaps = [
+        {"section": s["id"], "field": f["id"], "label": f["label"], "declared": bool(f.get("gap"))}
+        for s in sections
+        for f in s["fields"]
+        if (not f["required"] and f["value"] is None) or f.get("gap")
+    ]
     return {
-        "complete": not missing,
+        "complete": not missing and all(x["explained"] for x in contradictions),
+        "gaps": gaps,
+        "contradictions": contradictions,
         "required_count": len(required),
         "present_count": len(required) - len(missing),
         "missing": missing,

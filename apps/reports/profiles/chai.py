@@ -58,7 +58,7 @@ def interpretation(ctx: CardContext, checks: tuple[str, ...]) -> str | None:
     for rf in ctx.runs_with(*checks):
         lines = c.headline(rf, checks)
         verdicts = [rf.checks[ch].verdict for ch in checks if ch in rf.checks]
-        overall = "fail" if "fail" in verdicts else ("pass" if "pass" in verdicts else "n/a")
+        overall = c.overall_verdict(verdicts)
         blocks.append(
             f"**{rf.label}** — overall verdict **{overall}**:\n" + (c.bullets(lines) or "")
         )
@@ -166,7 +166,16 @@ def _ongoing(ctx: CardContext) -> str | None:
 
 
 def _release_version(ctx: CardContext) -> str:
-    return f"{ctx.version.version_label} (`{ctx.version.source}`)"
+    return f"{ctx.version.version_label} ({c.source_of(ctx.version, ctx.model.name)})"
+
+
+def _stakeholders(ctx: CardContext) -> str | None:
+    return c.join(c.stakeholders_consulted(ctx), c.doc(ctx, "stakeholders_consulted"))
+
+
+def _security(ctx: CardContext) -> str | None:
+    # The EU card's cybersecurity text answers the same question: reuse it.
+    return c.doc(ctx, "security") or c.doc(ctx, "cybersecurity_measures")
 
 
 PROFILE = Profile(
@@ -392,11 +401,13 @@ PROFILE = Profile(
                     "Evaluations → schedules: re-evaluate this model on a schedule",
                     _ongoing,
                 ),
-                _doc(
+                _f(
                     "security",
                     "Security",
                     "TrustIngredients/AISystemFacts/Security",
-                    "security",
+                    "documentation",
+                    c.h_doc("security") + " or " + c.h_doc("cybersecurity_measures"),
+                    _security,
                     required=False,
                 ),
                 _doc(
@@ -431,8 +442,11 @@ PROFILE = Profile(
                     "Stakeholders consulted",
                     "TrustIngredients/TransparencyInformation/StakeholdersConsulted",
                     "signoff",
-                    "Sign-offs → stakeholders sign off this model version (sign-off module)",
-                    c.stakeholders_consulted,
+                    "Sign-offs → stakeholders sign off this model version, or "
+                    + c.h_doc("stakeholders_consulted"),
+                    lambda x: c.join(
+                        c.stakeholders_consulted(x), c.doc(x, "stakeholders_consulted")
+                    ),
                 ),
             ),
         ),

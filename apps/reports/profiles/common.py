@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
-from apps.reports.constants import CHECK_TITLES, DATA_ORIGINS, DRIFT_WINDOW_DAYS
+from apps.reports.constants import CHECK_TITLES, DATA_ORIGINS, DRIFT_WINDOW_DAYS, GAP_PREFIX
 
 if TYPE_CHECKING:
     from apps.evaluations.models import EvaluationRun
@@ -43,6 +43,16 @@ def h_model(field: str) -> str:
 
 def h_version(field: str) -> str:
     return f"Registry → model version → {field} (PATCH /api/v1/model-versions/<id>/)"
+
+
+def source_of(version: Any, model_name: str) -> str:
+    """How a card names a model version's weights: a hub id and revision, or, for a local
+    model, its registry name, version and weights digest (never a path on our server)."""
+    if version.source_kind == "hub":
+        return str(version.source)
+    digest = version.weights_digest
+    weights = f"weights sha256 {digest}" if digest else "weights digest not recorded"
+    return f"local model {model_name} {version.version_label} ({weights})"
 
 
 def text(value: Any) -> str | None:
@@ -122,6 +132,7 @@ def results_of(rf: RunFacts) -> list[dict[str, Any]]:
                     "ci_low": metric.get("ci_low"),
                     "ci_high": metric.get("ci_high"),
                     "n": int(metric.get("n") or 0),
+                    "level": float(metric.get("level") or 0.95),
                     "unit": metric.get("unit") or "",
                     "verdict": verdict.get("verdict") if verdict else None,
                     "threshold": (
@@ -147,13 +158,36 @@ def metric(rf: RunFacts, check: str, name: str, group: str | None = None) -> dic
     return None
 
 
+VERDICT_TEXT = {
+    "pass": "**pass**",
+    "fail": "**FAIL**",
+    # Not a pass: the interval spans the threshold, or too little data to tell.
+    "inconclusive": "*inconclusive — the interval spans the threshold*",
+    "insufficient_data": "*insufficient data — too few items to decide*",
+    "not_evaluated": "*not evaluated*",
+}
+SMALL_N = 30
+
+
+def overall_verdict(verdicts: list[str]) -> str:
+    """A run's verdict over its checks: any fail fails; a pass needs every check to pass."""
+    for state in ("fail", "inconclusive", "insufficient_data", "incomplete"):
+        if state in verdicts:
+            return state.replace("_", " ")
+    return "pass" if verdicts and all(v == "pass" for v in verdicts) else "not evaluated"
+
+
 def describe(r: dict[str, Any]) -> str:
     """'accuracy 0.620 (95% CI 0.550–0.690, n = 180) — **pass** (>= 0.6)'."""
-    verdict = f" — **{r['verdict']}** ({r['threshold']})" if r.get("verdict") else ""
+    verdict = ""
+    if r.get("verdict"):
+        shown = VERDICT_TEXT.get(r["verdict"], f"**{r['verdict']}**")
+        verdict = f" — {shown} ({r['threshold']})" if r.get("threshold") else f" — {shown}"
+    caveat = f"; fewer than {SMALL_N} items" if 0 < r["n"] < SMALL_N else ""
     if r["value"] is None:
         return f"{r['metric']} not evaluated (n = {r['n']}){verdict}"
     ci = fmt_ci(r["ci_low"], r["ci_high"])
-    detail = f"95% CI {ci}, n = {r['n']}" if ci != "—" else f"n = {r['n']}"
+    detail = f"95% CI {ci}, n = {r['n']}{caveat}" if ci != "—" else f"n = {r['n']}{caveat}"
     return f"{r['metric']} {fmt(r['value'], r['unit'])} ({detail}){verdict}"
 
 
@@ -183,7 +217,7 @@ def performance(ctx: CardContext, checks: tuple[str, ...], origin: str) -> str |
 
 def not_performed(ctx: CardContext, key: str) -> str | None:
     reason = doc(ctx, key)
-    return f"Not assessed: {reason}" if reason else None
+    return f"{GAP_PREFIX}{reason}" if reason else None
 
 
 def metrics_table(
@@ -387,7 +421,7 @@ def version_history(ctx: CardContext) -> str | None:
         return None
     lines = [
         f"{v.version_label} — registered {v.created_at.date().isoformat()}, "
-        f"stage {v.get_lifecycle_stage_display()}, source `{v.source}`"
+        f"stage {v.get_lifecycle_stage_display()}, source {source_of(v, ctx.model.name)}"
         for v in versions
     ]
     gaps = [
@@ -446,20 +480,40 @@ def computational_resources(ctx: CardContext) -> str | None:
     )
 
 
+def _price(ctx: CardContext, key: str, default: float) -> tuple[float, str]:
+    value = ctx.documentation.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value), "this model's documentation"
+    return default, "the deployment's default price"
+
+
 def cost_per_1000(ctx: CardContext) -> str | None:
+    """Money per 1,000 uses, from the compute the latest runs measured and configured prices."""
+    from django.conf import settings
+
     gpu, cpu, items = compute_used(ctx)
     if not items:
         return None
-    per_gpu = 1000 * gpu / items
-    per_cpu = 1000 * cpu / items
-    line = (
-        f"{per_gpu:,.2f} GPU-seconds ({per_cpu:,.2f} CPU-seconds) per 1,000 evaluated items, "
-        f"over {items:,} items of the latest runs."
+    gpu_price, gpu_from = _price(ctx, "gpu_hour_cost_usd", settings.CAREALIGN_GPU_HOUR_PRICE_USD)
+    cpu_price, cpu_from = _price(ctx, "cpu_hour_cost_usd", settings.CAREALIGN_CPU_HOUR_PRICE_USD)
+    per_gpu_h = 1000 * gpu / items / 3600
+    per_cpu_h = 1000 * cpu / items / 3600
+    money = per_gpu_h * gpu_price + per_cpu_h * cpu_price
+    return join(
+        f"**${money:,.4f} per 1,000 uses** (USD).",
+        bullets(
+            [
+                f"Compute per 1,000 uses: {per_gpu_h:,.4f} GPU-hours and {per_cpu_h:,.4f} "
+                f"CPU-hours, measured over {items:,} evaluated items of the latest runs "
+                "(their manifests' GPU-seconds and CPU-seconds).",
+                f"Prices: ${gpu_price:,.2f} per GPU-hour ({gpu_from}); ${cpu_price:,.2f} per "
+                f"CPU-hour ({cpu_from}).",
+                "Assumption: one use is one answer of the model, costed like one evaluated "
+                "item (prompt and answer options scored once); hosting, staff time and "
+                "licences are not included.",
+            ]
+        ),
     )
-    price = ctx.documentation.get("gpu_hour_cost_usd")
-    if isinstance(price, int | float) and price > 0:
-        line += f" At ${price:,.2f} per GPU-hour: ${per_gpu / 3600 * price:,.4f} per 1,000 items."
-    return line
 
 
 def oversight(ctx: CardContext) -> str | None:
@@ -473,29 +527,37 @@ def oversight(ctx: CardContext) -> str | None:
 
 
 def signed_test_reports(ctx: CardContext) -> str | None:
-    """Test reports dated and signed by the responsible persons (valid, not stale)."""
+    """Test reports dated and signed by the responsible persons (current, not stale)."""
     lines = [
-        f"{s['printed_name']} — {s['meaning']} — {s['signed_at']}"
-        + (f" — {s['subject']}" if s.get("subject") else "")
-        + f" — record sha256 `{s['record_digest'][:16]}…`"
+        f"{s['signer_name']} — {s['meaning']} — {s['signed_at']}"
+        + (f" — {s['stage']}" if s.get("stage") else "")
+        + f" — record sha256 `{str(s['record_digest'])[:16]}…`"
         for s in ctx.signatures
-        if not s.get("stale") and s.get("meaning") in ("approved", "reviewed")
+        if s.get("current") and s.get("meaning") in ("approved", "reviewed")
     ]
     return bullets(lines)
 
 
 def stakeholders_consulted(ctx: CardContext) -> str | None:
-    """Who signed off (and, with the sign-off module, who took part in preference studies)."""
+    """Who signed off, in what role, at which stage, and whether the signature is current."""
     lines = [
-        f"{s['printed_name']} ({s.get('role') or 'stakeholder'}) — {s['meaning']} "
-        f"{s.get('subject') or ''} at {s.get('lifecycle_stage') or ''} on "
-        f"{s['signed_at'][:10]}".replace("  ", " ")
+        f"{s['signer_name']} ({s.get('signer_role') or 'stakeholder'}) — {s['meaning']}"
+        + (f" {s['subject']}" if s.get("subject") else "")
+        + (f" at stage {s['stage']}" if s.get("stage") else "")
+        + f" on {str(s['signed_at'])[:10]}"
+        + ("" if s.get("current") else " (stale: the record changed after signing)")
         for s in ctx.signatures
     ]
     return bullets(lines)
 
 
+def operational_logging(ctx: CardContext) -> str | None:
+    """Art. 12: the AI system's own logs in operation, as the organisation documents them."""
+    return doc(ctx, "operational_logging")
+
+
 def logging_arrangements(ctx: CardContext) -> str | None:
+    """The provider's record-keeping in CareAlign (not the system's Art. 12 logs)."""
     audit = ctx.audit
     if audit.get("chain_head_hash") is None and not audit.get("event_count"):
         return None

@@ -1,5 +1,6 @@
 """EU AI Act (Regulation (EU) 2024/1689) Annex IV technical documentation, its 9 points,
-and the record-keeping of Art. 12 from the audit trail.
+and Art. 12 from the system's own operational logging (documentation); the platform's
+audit trail is shown separately, as the provider's record-keeping.
 
 Point 2(g) asks for test reports "dated and signed by the responsible persons": it is filled
 from the sign-offs, so until a test report is signed the card can be drafted, not issued.
@@ -39,7 +40,7 @@ def _general(ctx: CardContext) -> str | None:
     )
     return (
         f"Intended purpose: {purpose}\n\nProvider: {ctx.organization.name}. System version: "
-        f"{ctx.version.version_label} (`{ctx.version.source}`). {relation}"
+        f"{ctx.version.version_label} ({c.source_of(ctx.version, ctx.model.name)}). {relation}"
     )
 
 
@@ -50,8 +51,8 @@ def _software_versions(ctx: CardContext) -> str | None:
     listed = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v)
     weights = ctx.version.weights_digest
     return c.join(
-        f"Model weights: `{ctx.version.source}`"
-        + (f", weights sha256 `{weights}`" if weights else "")
+        f"Model weights: {c.source_of(ctx.version, ctx.model.name)}"
+        + (f", weights sha256 `{weights}`" if weights and ctx.version.source_kind == "hub" else "")
         + ".",
         f"Software used to evaluate this version: {listed or 'not recorded'}.",
         c.doc(ctx, "update_process"),
@@ -386,11 +387,21 @@ PROFILE = Profile(
             (
                 FieldSpec(
                     "logging",
-                    "Automatic recording of events (logs) over the lifetime",
+                    "Automatic recording of events (logs) by the AI system over its lifetime",
                     "Art. 12(1)-(2)",
+                    "documentation",
+                    c.h_doc("operational_logging"),
+                    c.operational_logging,
+                ),
+                FieldSpec(
+                    "provider_records",
+                    "Provider's record-keeping of this documentation (CareAlign audit trail; "
+                    "not the system's Art. 12 logs)",
+                    "Art. 18, Art. 11(1)",
                     "audit",
                     "Automatic: the audit trail",
                     c.logging_arrangements,
+                    required=False,
                 ),
             ),
         ),

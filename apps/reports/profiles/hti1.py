@@ -26,8 +26,26 @@ def _origin_hint(checks: str, origin: str, statement: str | None = None) -> str:
     return hint + (f"; or state why none exists in {c.h_doc(statement)}" if statement else "")
 
 
+# The 31 source attributes are numbered here in reading order; the rule itself has nine
+# paragraphs (B)(1)-(9), each with roman-numbered items. Attribute n -> (paragraph, item).
+GROUP_SIZES = (4, 4, 2, 4, 2, 4, 5, 4, 2)
+ROMAN = ("i", "ii", "iii", "iv", "v")
+
+
+def citation(n: int) -> str:
+    """'§ 170.315(b)(11)(iv)(B)(7)(i)' for attribute 21: the paragraph that exists."""
+    if not 1 <= n <= sum(GROUP_SIZES):
+        raise ValueError(f"HTI-1 has 31 predictive DSI source attributes, not {n}")
+    rest = n
+    for paragraph, size in enumerate(GROUP_SIZES, start=1):
+        if rest <= size:
+            return f"§ 170.315(b)(11)(iv)(B)({paragraph})({ROMAN[rest - 1]})"
+        rest -= size
+    raise AssertionError("unreachable")
+
+
 def _a(n: int, label: str, source: str, hint: str, value: Any) -> FieldSpec:
-    return FieldSpec(f"attr_{n:02d}", f"({n}) {label}", f"HTI-1 (B)({n})", source, hint, value)
+    return FieldSpec(f"attr_{n:02d}", label, citation(n), source, hint, value)
 
 
 def _d(n: int, label: str, key: str) -> FieldSpec:
@@ -359,8 +377,8 @@ PROFILE = Profile(
             (
                 _a(
                     26,
-                    "Update and continued validation or fairness assessment schedule: "
-                    "process and frequency by which validity is monitored",
+                    "Process and frequency by which the intervention's validity is monitored "
+                    "over time",
                     "schedule",
                     "Evaluations → schedules: schedule a suite with the knowledge/hallucination "
                     "checks for this model",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from apps.reports.constants import CHECK_TITLES, GAP_PREFIX
 from apps.reports.profiles import common as c
 from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
@@ -36,11 +37,28 @@ def _insurance_rows(ctx: CardContext) -> list[dict[str, Any]]:
     ]
 
 
+def insurance_label(group: str | None) -> str:
+    """'insurance=Medicaid' -> 'Medicaid'; the unperturbed vignette and the attribute named."""
+    value = (group or "").partition("=")[2]
+    if not value:
+        return "all insurance variants vs. the base vignette"
+    if value == "base":
+        return "base vignette (insurance not stated)"
+    return value
+
+
 def _by_insurance(ctx: CardContext) -> str | None:
     rows = _insurance_rows(ctx)
     if not rows:
         return None
-    return c.bullets(f"{r['group']}: {c.describe(r)} ({r['suite']})" for r in rows)
+    lines = [f"{insurance_label(r['group'])}: {c.describe(r)} ({r['suite']})" for r in rows]
+    values = {str(r["group"]).partition("=")[2].lower() for r in rows}
+    if "commercial" not in values:
+        lines.append(
+            "Commercial insurance: not evaluated (no vignette of these runs varies insurance "
+            "to commercial)."
+        )
+    return c.bullets(lines)
 
 
 def _by_group(ctx: CardContext) -> str | None:
@@ -67,11 +85,13 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
             {
                 "id": "results_by_insurance",
                 "title": "Results by insurance type",
-                "columns": ["Metric", "Group", "Value", "95% CI", "n", "Verdict"],
+                "caption": "Each value with its 95% confidence interval and the number of "
+                "items (n); the base vignette states no insurance.",
+                "columns": ["Metric", "Insurance", "Value", "95% CI", "n", "Verdict"],
                 "rows": [
                     [
                         r["metric"],
-                        r["group"],
+                        insurance_label(r["group"]),
                         c.fmt(r["value"]),
                         c.fmt_ci(r["ci_low"], r["ci_high"]),
                         str(r["n"]),
@@ -100,7 +120,88 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
 
 def _monitoring(ctx: CardContext) -> str | None:
     found = c.monitoring(ctx, ALL_CHECKS)
-    return c.join(found, c.drift(ctx)) if found else None
+    plan = c.doc(ctx, "post_market_monitoring_plan")
+    return c.join(plan, found, c.drift(ctx)) if found else None
+
+
+def _decision(ctx: CardContext) -> str | None:
+    """One headline per check of each latest run: its verdict and the reason for it."""
+    blocks = []
+    for rf in ctx.runs:
+        lines = []
+        for name in sorted(rf.checks):
+            check = rf.checks[name]
+            verdict = (check.verdict or "not evaluated").replace("_", " ")
+            reasons = [str(v.get("reason") or _reason(rf, name, v)) for v in check.verdicts or []]
+            reason = "; ".join(r for r in reasons if r) or "no thresholds set"
+            lines.append(f"{CHECK_TITLES.get(name, name)}: **{verdict.upper()}** — {reason}")
+        overall = c.overall_verdict([rf.checks[n].verdict for n in rf.checks])
+        blocks.append(f"**{rf.label}: overall {overall.upper()}**\n" + (c.bullets(lines) or ""))
+    return "\n\n".join(blocks) or None
+
+
+def _reason(rf: Any, check: str, verdict: dict[str, Any]) -> str:
+    metric, group = str(verdict.get("metric", "")), None
+    if "[" in metric:
+        metric, group = metric[:-1].split("[", 1)
+    found = c.metric(rf, check, metric, group)
+    return c.describe(found) if found else f"{metric} {verdict.get('verdict', '')}"
+
+
+def _population(ctx: CardContext) -> str | None:
+    population, users = c.text(ctx.model.target_population), c.text(ctx.model.intended_users)
+    if not population or not users:
+        return None
+    return f"Population: {population}\n\nUsers: {users}"
+
+
+_ORIGINS = (
+    ("same_source", "Internal (test data from the training source)", None),
+    ("external", "External", "external_validation_not_performed"),
+    ("local", "Local (the deploying organisation's data)", "local_validation_not_performed"),
+)
+
+
+def _validation(ctx: CardContext) -> str | None:
+    lines = []
+    for origin, title, statement in _ORIGINS:
+        runs = [rf for rf in ctx.runs if rf.origin == origin]
+        if runs:
+            done = ", ".join(f"{rf.suite_label} on {rf.date}" for rf in runs)
+            lines.append(f"{title}: done — {done}.")
+        elif statement and c.doc(ctx, statement):
+            lines.append(f"{title}: {GAP_PREFIX}{c.doc(ctx, statement)}")
+        else:
+            lines.append(f"{title}: none recorded.")
+    unclassified = c.unclassified_suites(ctx)
+    if unclassified:
+        lines.append(f"Not classified by data origin: {', '.join(unclassified)}.")
+    return c.bullets(lines) if ctx.runs else None
+
+
+def _regulatory(ctx: CardContext) -> str | None:
+    approval, payment = c.doc(ctx, "regulatory_approval"), c.doc(ctx, "reimbursement_status")
+    if not approval or not payment:
+        return None
+    return f"Regulatory status: {approval}\n\nReimbursement status: {payment}"
+
+
+def _phi(ctx: CardContext) -> str | None:
+    handling = c.doc(ctx, "phi_handling")
+    if not handling:
+        return None
+    datasets = {dv.pk: dv for rf in ctx.runs for dv in rf.datasets}
+    lines = [
+        f"{dv.dataset.name} v{dv.version}: {dv.get_phi_status_display()}"
+        + (f" ({dv.deidentification_method})" if dv.deidentification_method else "")
+        for dv in datasets.values()
+    ]
+    listed = c.bullets(lines)
+    return c.join(handling, f"Evaluation data:\n{listed}" if listed else None)
+
+
+def _limitations(ctx: CardContext) -> str | None:
+    return c.join(c.doc(ctx, "known_risks_and_limitations"), c.text(ctx.model.out_of_scope_uses))
 
 
 H_BIAS = (
@@ -108,50 +209,108 @@ H_BIAS = (
     "(attribute 'insurance') on this model version"
 )
 
+
+def _f(id: str, label: str, source: str, hint: str, value: Any, required: bool = True) -> Any:
+    return FieldSpec(id, label, "Payer", source, hint, value, required)
+
+
+H_RUN = "Evaluations → run a suite on this model version"
+H_VALIDATION = (
+    "Evaluations → classify suites by data origin in "
+    + c.h_doc("evaluation_data_origin")
+    + "; or state why none exists in "
+    + c.h_doc("external_validation_not_performed")
+)
+
 PROFILE = Profile(
     key="payer",
     title="Payer summary",
-    reference="CareAlign payer summary (intended use, subgroup results, oversight, "
-    "monitoring, cost)",
+    reference="CareAlign payer summary (decision, use, population, validation, regulatory and "
+    "reimbursement status, PHI, subgroup results, monitoring, cost)",
     sections=(
         SectionSpec(
+            "decision",
+            "Decision summary",
+            "Payer: decision",
+            (
+                _f(
+                    "decision",
+                    "Headline decision per check, with its reason",
+                    "evaluation",
+                    H_RUN,
+                    _decision,
+                ),
+            ),
+        ),
+        SectionSpec(
             "use",
-            "Intended use in payer operations",
+            "Intended use, population and users",
             "Payer: use",
             (
-                FieldSpec(
+                _f(
                     "payer_intended_use",
                     "Intended use in payer operations",
-                    "Use",
                     "documentation",
                     c.h_doc("payer_intended_use")
                     + ", or "
                     + c.h_model("application_area = payer_operations + intended_use"),
                     _payer_use,
                 ),
-                FieldSpec(
+                _f(
+                    "population_and_users",
+                    "Intended population and users",
+                    "registry",
+                    c.h_model("target_population, intended_users"),
+                    _population,
+                ),
+                _f(
                     "decision_role",
                     "Decision-making role",
-                    "Use",
                     "registry",
                     c.h_model("decision_role"),
                     lambda x: x.model.get_decision_role_display(),
                 ),
-                FieldSpec(
-                    "out_of_scope",
-                    "Out-of-scope uses",
-                    "Use",
-                    "registry",
-                    c.h_model("out_of_scope_uses"),
-                    lambda x: c.text(x.model.out_of_scope_uses),
+                _f(
+                    "limitations",
+                    "Known limitations and out-of-scope uses",
+                    "documentation",
+                    c.h_doc("known_risks_and_limitations"),
+                    _limitations,
                 ),
-                FieldSpec(
+                _f(
                     "risk_class",
                     "Risk class",
-                    "Use",
                     "registry",
                     c.h_model("risk_class"),
                     lambda x: x.model.get_risk_class_display(),
+                ),
+            ),
+        ),
+        SectionSpec(
+            "status",
+            "Validation, regulatory and reimbursement status, PHI",
+            "Payer: status",
+            (
+                _f(
+                    "validation_status",
+                    "Validation status (internal, external, local) with dates",
+                    "evaluation",
+                    H_VALIDATION,
+                    _validation,
+                ),
+                _f(
+                    "regulatory_status",
+                    "Regulatory and reimbursement status",
+                    "documentation",
+                    c.h_doc("regulatory_approval") + " and " + c.h_doc("reimbursement_status"),
+                    _regulatory,
+                ),
+                _f(
+                    "phi_handling",
+                    "Handling of protected health information",
+                    "documentation",
+                    c.h_doc("phi_handling"),
+                    _phi,
                 ),
             ),
         ),
@@ -160,29 +319,20 @@ PROFILE = Profile(
             "Results by insurance type and other groups",
             "Payer: results",
             (
-                FieldSpec(
-                    "overall_results",
-                    "Overall results",
-                    "Results",
-                    "evaluation",
-                    "Evaluations → run a suite on this model version",
-                    _overall,
-                ),
-                FieldSpec(
+                _f("overall_results", "Overall results", "evaluation", H_RUN, _overall),
+                _f(
                     "results_by_insurance",
                     "Results by insurance type",
-                    "Results",
                     "evaluation",
                     H_BIAS,
                     _by_insurance,
                 ),
-                FieldSpec(
+                _f(
                     "results_by_group",
                     "Results by other groups",
-                    "Results",
                     "evaluation",
-                    "Evaluations → run the knowledge, bias or multilingual "
-                    "checks on this model version",
+                    "Evaluations → run the knowledge, bias or multilingual checks on this "
+                    "model version",
                     _by_group,
                 ),
             ),
@@ -193,10 +343,9 @@ PROFILE = Profile(
             "Human oversight",
             "Payer: oversight",
             (
-                FieldSpec(
+                _f(
                     "human_oversight",
                     "Human oversight",
-                    "Oversight",
                     "documentation",
                     c.h_doc("human_oversight_measures"),
                     c.oversight,
@@ -205,15 +354,15 @@ PROFILE = Profile(
         ),
         SectionSpec(
             "monitoring",
-            "Monitoring",
+            "Monitoring plan",
             "Payer: monitoring",
             (
-                FieldSpec(
+                _f(
                     "monitoring",
-                    "Monitoring process and frequency",
-                    "Monitoring",
+                    "Monitoring plan, process and schedule",
                     "schedule",
-                    "Evaluations → schedules: re-evaluate this model on a schedule",
+                    "Evaluations → schedules: re-evaluate this model on a schedule; and "
+                    + c.h_doc("post_market_monitoring_plan"),
                     _monitoring,
                 ),
             ),
@@ -223,13 +372,15 @@ PROFILE = Profile(
             "Cost",
             "Payer: cost",
             (
-                FieldSpec(
+                _f(
                     "cost_per_1000",
-                    "Cost per 1,000 evaluated items",
-                    "Cost",
+                    "Cost per 1,000 uses",
                     "evaluation",
-                    "Evaluations → run a suite on this model version "
-                    "(GPU-seconds come from the run manifests)",
+                    H_RUN
+                    + " (GPU- and CPU-seconds come from the run manifests); prices: "
+                    + c.h_doc("gpu_hour_cost_usd")
+                    + ", "
+                    + c.h_doc("cpu_hour_cost_usd"),
                     c.cost_per_1000,
                 ),
             ),

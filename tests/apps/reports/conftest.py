@@ -72,6 +72,18 @@ DOCUMENTATION: dict[str, Any] = {
     "harmonised_standards": "None yet published; ISO/IEC 42001 followed.",
     "declaration_of_conformity": "Not yet drawn up (system not placed on the EU market).",
     "post_market_monitoring_plan": "Weekly re-evaluation and quarterly review.",
+    "operational_logging": "Every request, answer, source passage and clinician override is "
+    "logged with time and user; kept 12 months; weekly risk review.",
+    "regulatory_approval": "Not a device: non-device clinical decision support.",
+    "reimbursement_status": "Not separately reimbursed; covered by the hospital's IT budget.",
+    "model_license": "apache-2.0",
+    "phi_handling": "PHI stays in the hospital network; prompts are not retained by the model.",
+    "consistency_explanations": {
+        "demographic-inputs": "Only the bias vignettes vary demographics; inputs have none.",
+        "alignment-dpo": "DPO ran at the base model's vendor, on data not registered here.",
+        "alignment-preference": "Same: DPO ran at the vendor of the base model.",
+        "training-data-origin": "The training data is the vendor's; the suite samples it.",
+    },
     "payer_intended_use": "Supports utilisation-review nurses checking medication claims.",
     "gpu_hour_cost_usd": 2.5,
     "evaluation_data_origin": {"Core safety": "same_source"},
@@ -304,6 +316,14 @@ def world(personas: Any) -> World:
     return w
 
 
+@pytest.fixture(autouse=True)
+def signing_keys(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test's organisations get their signing keys in a fresh directory."""
+    path = tmp_path_factory.mktemp("keys")
+    settings.CAREALIGN_SIGNING_KEY_DIR = path
+    return path
+
+
 @pytest.fixture
 def chai_dir() -> Path:
     """CHAI's published schema beside the clone; its absence fails under CI (.ci/run)."""
@@ -318,15 +338,30 @@ def chai_dir() -> Path:
 
 @pytest.fixture
 def fast_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replace WeasyPrint with a stand-in PDF where a test is not about the PDF itself."""
+    """Replace WeasyPrint with a one-page PDF where a test is not about the PDF itself
+    (still a real PDF: issued cards are signed, and verification reads it back)."""
     import hashlib
+    import io
+
+    from pypdf import PdfWriter
 
     import apps.reports.pdf
 
     def fake(document: dict[str, Any], **kwargs: Any) -> bytes:
         names = ",".join(sorted(kwargs.get("attachments") or {}))
         seed = f"{document['card']['id']}:{document['card']['status']}:{names}"
-        return b"%PDF-1.7\n% stand-in " + hashlib.sha256(seed.encode()).hexdigest().encode()
+        writer = PdfWriter()
+        writer.add_blank_page(72, 72)
+        writer.add_metadata(
+            {
+                "/cardId": str(document["card"]["id"]),
+                "/cardVersion": str(document["card"]["version"]),
+                "/Subject": hashlib.sha256(seed.encode()).hexdigest(),
+            }
+        )
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
 
     monkeypatch.setattr(apps.reports.pdf, "render_pdf", fake)
 

@@ -69,14 +69,18 @@ def test_drafting_answers_202_with_a_status_url_and_honours_idempotency_keys(
 
 @pytest.mark.usefixtures("fast_pdf")
 def test_only_compliance_officers_and_admins_issue(
-    world: World, client_for: Any, draft: Any
+    world: World, client_for: Any, draft: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     card = draft(world.version, "payer")
     for role in ("model_developer", "auditor", "clinical_reviewer"):
         assert client_for(role).post(f"{URL}{card.pk}/issue/").status_code == 403
     assert client_for("outsider").post(f"{URL}{card.pk}/issue/").status_code == 404
-    response = client_for("compliance_officer").post(f"{URL}{card.pk}/issue/")
-    assert response.status_code == 200 and response.json()["status"] == "issued"
+    officer = client_for("compliance_officer")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer.post(f"{URL}{card.pk}/issue/")
+    # Queued: the request holds no lock through the render; a worker issues it.
+    assert response.status_code == 202 and response.json()["status"] == "issuing"
+    assert officer.get(response["Location"]).json()["status"] == "issued"
     assert client_for("admin").post(f"{URL}{card.pk}/issue/").status_code == 409
 
 
@@ -162,10 +166,9 @@ def test_verify_needs_a_file_or_a_digest(client_for: Any) -> None:
     client = client_for("auditor")
     assert client.post(f"{URL}verify/", {}, format="json").status_code == 400
     assert client.post(f"{URL}verify/", {"sha256": "xyz"}, format="json").status_code == 400
-    assert client.post(f"{URL}verify/", {"sha256": "a" * 64}, format="json").json() == {
-        "issued": False,
-        "sha256": "a" * 64,
-    }
+    answer = client.post(f"{URL}verify/", {"sha256": "a" * 64}, format="json").json()
+    assert (answer["issued"], answer["sha256"]) == (False, "a" * 64)
+    assert answer["reason"].startswith("No issued card has a file with this SHA-256")
 
 
 def test_verify_refuses_an_oversized_upload(client_for: Any, settings: Any) -> None:
@@ -208,7 +211,10 @@ def test_a_compliance_officer_drafts_completes_and_issues_and_an_auditor_verifie
     again = request_card(officer, world.version.pk, "payer", django_capture_on_commit_callbacks)
     assert again.json()["id"] == card["id"]
     assert officer.get(body["status_url"]).json()["completeness"]["complete"] is True
-    issued = officer.post(f"{URL}{card['id']}/issue/").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = officer.post(f"{URL}{card['id']}/issue/")
+    assert queued.status_code == 202
+    issued = officer.get(queued["Location"]).json()
     assert issued["status"] == "issued"
     # 3. The auditor downloads the PDF: its SHA-256 is the recorded one.
     auditor = client_for("auditor")
@@ -231,8 +237,60 @@ def test_a_compliance_officer_drafts_completes_and_issues_and_an_auditor_verifie
     assert set(by_digest.json()) == {
         "issued", "sha256", "format", "card", "card_version", "organization", "model",
         "model_version", "profile", "profile_title", "status", "issued_at", "superseded_at",
-        "superseded_by_version",
+        "superseded_by_version", "reason",
     }  # fmt: skip
+    assert by_upload["signature"]["intact"] and by_upload["signature"]["organisation_certificate"]
     events = AuditEvent.objects.filter(organization=personas.org)
     assert events.filter(action="download").count() == 1
     assert events.filter(action="card_verify").count() == 2
+
+
+def test_admins_install_a_signing_key_members_read_the_certificate(
+    personas: Any, client_for: Any, tmp_path: Any, settings: Any
+) -> None:
+    from apps.reports import signing
+
+    url = f"{URL}signing-key/"
+    org = personas.org.pk
+    shown = client_for("auditor").get(url, {"organization": org}).json()
+    assert shown["certificate_pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert client_for("outsider").get(url, {"organization": org}).status_code == 404
+    keys = settings.CAREALIGN_SIGNING_KEY_DIR
+    settings.CAREALIGN_SIGNING_KEY_DIR = tmp_path
+    pair = signing.org_key(organization_id=1, organization_name="Brought along")
+    other = signing.org_key(organization_id=2, organization_name="Someone else")
+    settings.CAREALIGN_SIGNING_KEY_DIR = keys
+
+    def upload(role: str, cert: Any) -> Any:
+        files = {
+            "organization": org,
+            "key": SimpleUploadedFile("key.pem", pair.key_path.read_bytes()),
+            "cert": SimpleUploadedFile("cert.pem", cert.cert_pem),
+        }
+        return client_for(role).post(url, files, format="multipart")
+
+    assert upload("compliance_officer", pair).status_code == 403
+    refused = upload("admin", other)
+    assert refused.status_code == 400 and "not for this private key" in refused.content.decode()
+    installed = upload("admin", pair).json()
+    assert installed["certificate_sha256"] == pair.fingerprint != shown["certificate_sha256"]
+    event = AuditEvent.objects.get(action="card_signing_key_install")
+    assert event.changes == {"certificate_sha256": pair.fingerprint}
+
+
+@pytest.mark.usefixtures("fast_pdf")
+def test_a_stored_file_altered_on_disk_is_a_json_error_and_an_audit_event(
+    world: World, client_for: Any, draft: Any
+) -> None:
+    from apps.reports.services import card_file_path
+
+    card = draft(world.version, "payer")
+    path = card_file_path(card.json_sha256, "json")
+    path.chmod(0o644)
+    path.write_bytes(b'{"forged": true}')
+    response = client_for("auditor").get(f"{URL}{card.pk}/files/json/")
+    assert response.status_code == 409 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "card_file_altered"
+    assert "no longer matches its recorded SHA-256" in error["message"]
+    assert AuditEvent.objects.filter(action="card_file_altered", object_id=str(card.pk)).exists()

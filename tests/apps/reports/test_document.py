@@ -22,15 +22,16 @@ from tests.apps.reports.conftest import World, make_world
 
 pytestmark = pytest.mark.django_db
 SAMPLE = Path(__file__).parent / "sample_card.json"
+# The card_signatures contract (apps.reports.selectors, implemented by the sign-off module).
 SIGNATURE = {
-    "printed_name": "Dr Jane Roe",
+    "signer_name": "Dr Jane Roe",
+    "signer_role": "clinical_reviewer",
     "meaning": "approved",
+    "stage": "validation",
     "signed_at": "2026-11-03T16:02:11Z",
     "record_digest": "ab" * 32,
-    "stale": False,
-    "role": "clinical_reviewer",
-    "lifecycle_stage": "validation",
-    "subject": "Evaluation run 42",
+    "current": True,
+    "comment": "Evaluation run 42 reviewed",
 }
 
 
@@ -162,7 +163,7 @@ def test_signature_fields_are_missing_where_a_profile_requires_them(world: World
 def test_sign_offs_fill_the_signature_fields_without_a_redesign(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "card_signatures", lambda **kwargs: [SIGNATURE])
+    monkeypatch.setattr(selectors, "card_signatures", lambda *args, **kwargs: [SIGNATURE])
     chai = build(world, "chai")
     eu = build(world, "eu_ai_act")
     json_schema.validate(eu)
@@ -176,7 +177,7 @@ def test_stale_signatures_do_not_count_as_signed_test_reports(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        selectors, "card_signatures", lambda **kwargs: [{**SIGNATURE, "stale": True}]
+        selectors, "card_signatures", lambda *args, **kwargs: [{**SIGNATURE, "current": False}]
     )
     assert "development.signed_test_reports" in missing(build(world, "eu_ai_act"))
 
@@ -185,8 +186,12 @@ def test_eu_ai_act_has_its_nine_points_and_article_12(world: World) -> None:
     document = build(world, "eu_ai_act")
     references = [s["reference"] for s in document["sections"]]
     assert references == [f"Annex IV point {n}" for n in range(1, 10)] + ["Art. 12"]
-    logging = fields(document)["record_keeping.logging"]["value"]
-    assert document["audit"]["chain_head_hash"] in logging
+    # Art. 12 asks about the AI system's own logs; the platform's audit trail is separate.
+    logging = fields(document)["record_keeping.logging"]
+    assert logging["value"].startswith("Every request, answer, source passage")
+    assert logging["source"] == "documentation"
+    records = fields(document)["record_keeping.provider_records"]["value"]
+    assert document["audit"]["chain_head_hash"] in records
 
 
 def test_chai_key_metrics_come_from_their_checks(world: World) -> None:
@@ -203,16 +208,21 @@ def test_chai_key_metrics_come_from_their_checks(world: World) -> None:
 def test_payer_summary_splits_results_by_insurance_and_computes_cost(world: World) -> None:
     document = build(world, "payer")
     values = fields(document)
-    assert "insurance=Medicaid" in values["results.results_by_insurance"]["value"]
+    assert "- Medicaid: accuracy" in values["results.results_by_insurance"]["value"]
     charts = {c["id"]: c for s in document["sections"] for c in s["charts"]}
     assert [p["label"] for p in charts["accuracy_by_insurance"]["series"]] == [
         "Commercial",
         "Medicaid",
         "Medicare",
     ]
-    # Two runs of 400 items, 100 GPU-seconds each; only the latest counts: 250 s per 1,000.
+    # Latest run: 400 items, 100 GPU-s and 120 CPU-s -> per 1,000 uses 250 GPU-s (0.0694 h)
+    # and 300 CPU-s (0.0833 h); at $2.50 (documentation) and $0.05 (default) per hour:
+    # 0.069444 * 2.5 + 0.083333 * 0.05 = $0.1778.
     cost = values["cost.cost_per_1000"]["value"]
-    assert cost.startswith("250.00 GPU-seconds") and "$0.1736 per 1,000 items" in cost
+    assert cost.startswith("**$0.1778 per 1,000 uses** (USD).")
+    assert "0.0694 GPU-hours and 0.0833 CPU-hours" in cost
+    assert "$2.50 per GPU-hour (this model's documentation)" in cost
+    assert "$0.05 per CPU-hour (the deployment's default price)" in cost
 
 
 def test_payer_results_by_insurance_are_missing_without_insurance_vignettes(

@@ -40,7 +40,7 @@ def test_validator_rejects_a_card_without_basic_info(chai_dir: Path) -> None:
 def test_chai_xml_of_a_complete_card_validates(
     world: World, chai_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "card_signatures", lambda **kwargs: [SIGNATURE])
+    monkeypatch.setattr(selectors, "card_signatures", lambda *args, **kwargs: [SIGNATURE])
     document = build(world, "chai")
     assert document["completeness"]["complete"]
     xml = chai_xml.render(document)
@@ -49,7 +49,7 @@ def test_chai_xml_of_a_complete_card_validates(
     assert MISSING_MARK not in text
     assert "<ModelName>Discharge Assistant</ModelName>" in text
     assert "<Keyword>discharge</Keyword>" in text
-    assert '"kind": "single", "value": 62.0, "unit": "%"' in text
+    assert '"estimate": 62.0, "kind": "estimate_ci", "level": 0.95' in text
     assert "Dr Jane Roe" in text  # StakeholdersConsulted from the sign-offs
 
 
@@ -111,3 +111,61 @@ def test_json_file_is_the_validated_document(world: World) -> None:
         f for s in document["sections"] for f in s["fields"] if f["id"] == "signed_test_reports"
     )
     assert signed["value"] is None and signed["missing"] is True
+
+
+HOSTILE = (
+    "<script>alert(1)</script>\n\n<iframe src=https://evil.example></iframe>\n\n"
+    "[x](file:///etc/passwd) [y](javascript:alert(1)) ![i](https://evil.example/i.png)\n\n"
+    "# Forged section\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n---\nkey: value"
+)
+
+
+def test_hf_readme_has_the_hub_metadata_keys_from_the_registry(world: World) -> None:
+    from huggingface_hub import ModelCard as HubModelCard
+
+    document = build(world, "chai")
+    card = HubModelCard(hf_readme.render(document).decode("utf-8"))
+    data = card.data.to_dict()
+    assert data["license"] == "apache-2.0"
+    assert data["pipeline_tag"] == "text-generation" and data["library_name"] == "transformers"
+    assert "accuracy" in data["metrics"] and data["language"]
+    assert data["base_model"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert "Hub metadata not filled" not in card.text
+    # A base model named in words (not a Hub id) and no licence: declared missing.
+    world.version.base_model = "tiny GPT-2 (random weights, built locally)"
+    world.version.save()
+    from apps.reports.services import model_documentation_update
+
+    model_documentation_update(model=world.model, values={"model_license": None})
+    document = build(world, "chai")
+    card = HubModelCard(hf_readme.render(document).decode("utf-8"))
+    assert "base_model" not in card.data.to_dict() and "license" not in card.data.to_dict()
+    assert {"base_model", "license"} <= set(document["hub"]["missing"])
+    gaps = {(g["section"], g["field"]) for g in document["completeness"]["gaps"]}
+    assert {("hub_metadata", "license"), ("hub_metadata", "base_model")} <= gaps
+    assert "`license`, `base_model`" in card.text
+
+
+def test_hf_readme_carries_every_interval_in_its_text(world: World) -> None:
+    document = build(world, "payer")
+    readme = hf_readme.render(document).decode("utf-8")
+    for r in document["results"]:
+        if r["ci_low"] is not None:
+            assert f"{r['ci_low']:.4g}–{r['ci_high']:.4g}" in readme
+
+
+def test_hf_readme_free_text_never_becomes_html_or_markdown_structure(world: World) -> None:
+    from markdown_it import MarkdownIt
+
+    from apps.reports.services import model_documentation_update
+
+    model_documentation_update(model=world.model, values={"summary": HOSTILE})
+    readme = hf_readme.render(build(world, "chai")).decode("utf-8")
+    body = readme.split("\n---\n", 1)[1]
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(body)
+    for bad in ("<script", "<iframe", "<img", 'href="file:', 'href="javascript:', "<h1>Forged"):
+        assert bad not in html
+    assert "<h2>Forged" not in html and "&lt;script&gt;" in html
+    assert html.count("<h1>") == 1  # only the card's own title
+    summary = html.split("Summary", 1)[1].split("<h4>", 1)[0]
+    assert "<table>" not in summary and "<hr" not in summary

@@ -168,10 +168,9 @@ def test_unknown_and_draft_digests_are_not_issued_cards(
 ) -> None:
     actor = actor_for_user(personas.auditor)
     card = draft(world.version, "hti1")
-    assert model_card_verify(sha256=card.pdf_sha256, actor=actor) == {
-        "issued": False,
-        "sha256": card.pdf_sha256,
-    }
+    answer = model_card_verify(sha256=card.pdf_sha256, actor=actor)
+    assert (answer["issued"], answer["sha256"]) == (False, card.pdf_sha256)
+    assert answer["reason"].startswith("No issued card has a file with this SHA-256")
     assert model_card_verify(sha256="f" * 64, actor=actor)["issued"] is False
     assert AuditEvent.objects.filter(action="card_verify").count() == 2
 
@@ -190,8 +189,11 @@ def test_a_tampered_stored_file_is_not_served(world: World, draft: Any) -> None:
     path = card_file_path(card.md_sha256, "md")
     path.chmod(0o644)
     path.write_bytes(b"tampered")
-    with pytest.raises(RuntimeError, match="does not match"):
+    with pytest.raises(services.CardFileAltered, match="no longer matches its recorded SHA-256"):
         model_card_file(card=card, fmt="md")
+    event = AuditEvent.objects.filter(action="card_file_altered").get()
+    assert event.changes["expected_sha256"] == card.md_sha256
+    assert event.changes["found_sha256"] == hashlib.sha256(b"tampered").hexdigest()
 
 
 def test_documentation_updates_are_validated_versioned_and_audited(world: World) -> None:
