@@ -65,14 +65,18 @@ import json, sys, time
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
 spec = json.load(open(sys.argv[1]))
-lm = HFLM(pretrained=spec["model"], backend="causal", device="cpu", dtype="float32",
-          batch_size=spec["batch_size"])
+lm = HFLM(pretrained=spec["model"], backend="causal", device=spec["device"],
+          dtype=spec["dtype"], batch_size=spec["batch_size"])
 pairs = [tuple(p) for p in spec["pairs"]]
 requests = [Instance(request_type="loglikelihood", doc={}, arguments=p, idx=i)
             for i, p in enumerate(pairs)]
 lm.loglikelihood(requests[:2], disable_tqdm=True)  # warm-up
+import torch
+sync = torch.cuda.synchronize if spec["device"].startswith("cuda") else (lambda: None)
+sync()
 start, cpu = time.perf_counter(), time.process_time()
 out = lm.loglikelihood(requests, disable_tqdm=True)
+sync()
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 # What lm-eval feeds per request: (context + continuation)[-(max_length + 1):][:-1].
 tokens = sum(min(len(c) + len(x), lm.max_length + 1) - 1
@@ -142,11 +146,29 @@ def lmeval_python() -> Path:
     return python
 
 
-def run_lmeval(model: Path, pairs: Sequence[tuple[str, str]], batch_size: int) -> dict[str, Any]:
+def run_lmeval(
+    model: Path,
+    pairs: Sequence[tuple[str, str]],
+    batch_size: int,
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+) -> dict[str, Any]:
+    """Score `pairs` with HFLM.loglikelihood in lm-eval's environment; time that call alone."""
     python = lmeval_python()
     with tempfile.TemporaryDirectory() as folder:
         spec = Path(folder) / "spec.json"
-        spec.write_text(json.dumps({"model": str(model), "pairs": pairs, "batch_size": batch_size}))
+        spec.write_text(
+            json.dumps(
+                {
+                    "model": str(model),
+                    "pairs": pairs,
+                    "batch_size": batch_size,
+                    "device": device,
+                    "dtype": dtype,
+                }
+            )
+        )
         done = subprocess.run(
             [str(python), "-c", _LMEVAL, str(spec)],
             env=_env(),
@@ -160,7 +182,9 @@ def run_lmeval(model: Path, pairs: Sequence[tuple[str, str]], batch_size: int) -
     return figures
 
 
-def warm_worker(model: Path, records: Sequence[dict[str, Any]], shards: int) -> list[tuple]:
+def warm_worker(
+    model: Path, records: Sequence[dict[str, Any]], shards: int
+) -> list[tuple[int, int, float, float]]:
     """Score `shards` consecutive shards in this process, as one platform worker does."""
     from worker.engine.loading import ModelSpec, load_model
     from worker.engine.runner import score_units, unit_key
