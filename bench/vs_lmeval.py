@@ -90,8 +90,11 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "tokens": tokens,
 """
 
 
+THREADS: dict[str, str] = {}
+
+
 def _env() -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **THREADS)
     env["PYTHONPATH"] = str(ROOT)
     return env
 
@@ -237,7 +240,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lmeval-batch-size", type=int, default=8)
     parser.add_argument("--skip-lmeval", action="store_true")
     parser.add_argument("--shards", type=int, default=3, help="warm-worker shards (0: skip)")
+    parser.add_argument("--threads", type=int, help="torch threads of both tools (OMP_NUM_THREADS)")
     args = parser.parse_args(argv)
+    if args.threads:
+        THREADS["OMP_NUM_THREADS"] = str(args.threads)
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     model = ensure_model(WORK / "gpt2-86m", seed=args.seed)
     records = make_records(args.items, args.seed)
