@@ -156,10 +156,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     memory, and never a half-written results file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-    partial.replace(path)
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
