@@ -132,3 +132,19 @@ def test_weights_digest_covers_weights_not_readme(tiny_model_dir: Path, tmp_path
         handle.seek(-1, 2)
         handle.write(bytes([last[0] ^ 1]))
     assert weights_digest(copy) != before
+
+
+def test_python_tanh_gelu_is_swapped_for_the_fused_kernel_with_the_same_values(
+    tiny: LoadedModel, tiny_model_dir: Path
+) -> None:
+    from transformers.activations import NewGELUActivation
+
+    kinds = {type(module).__name__ for module in tiny.model.modules()}
+    assert "NewGELUActivation" not in kinds and "GELUTanh" in kinds
+    # The same weights as shipped, with GPT-2's own Python activation.
+    plain = transformers.AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    assert any(isinstance(m, NewGELUActivation) for m in plain.modules())
+    ids = torch.tensor([tiny.tokenizer("Which drug treats sepsis? Answer: heparin")["input_ids"]])
+    with torch.inference_mode():
+        ours, theirs = tiny.model(input_ids=ids).logits, plain(input_ids=ids).logits
+    assert torch.allclose(ours, theirs, atol=1e-5, rtol=0)

@@ -180,3 +180,20 @@ def test_sampled_generation_is_seeded(tiny: LoadedModel) -> None:
 def test_generation_uses_the_chat_template(tiny: LoadedModel) -> None:
     rendered = Scorer(tiny).render_prompt("Hello")
     assert rendered == "<|user|>\nHello\n<|assistant|>\n"
+
+
+def test_chunked_tokenisation_gives_the_same_requests_in_order(
+    tiny: LoadedModel, items: list[Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = encode_requests(tiny, items, "continuation")
+    monkeypatch.setattr("worker.engine.scoring._ENCODE_CHUNK", 3)
+    chunked = encode_requests(tiny, items, "continuation")
+    assert [r.index for r in chunked] == list(range(len(items)))
+    assert [(r.item.id, r.context, list(r.ctx_tokens)) for r in chunked] == [
+        (r.item.id, r.context, list(r.ctx_tokens)) for r in whole
+    ]
+    assert [[list(c) for c in r.cont_tokens] for r in chunked] == [
+        [list(c) for c in r.cont_tokens] for r in whole
+    ]
+    # Tokens are held as int32 arrays, not tuples of Python ints.
+    assert all(r.ctx_tokens.itemsize == 4 for r in chunked)

@@ -232,13 +232,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_json(args.out, result)
     print(summary_table(result["checks"]))
     for check in result["checks"]:
         print(f"{check['check']}: {check['verdict']} ({check['details'].get('verdict_reason')})")
     print(f"\nwrote {args.out}")
     return 0
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Stream the JSON to a sibling file, then rename: never one whole-document string in
+    memory, and never a half-written results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -34,6 +35,8 @@ BatchSize = int | Literal["auto"]
 _AUTO_TOKENS = {"cuda": 1 << 16, "cpu": 1 << 12}
 _MAX_ROWS = 64
 _MAX_LOGIT_ELEMENTS = 1 << 28
+# Items tokenised per call of the tokenizer (its output is the largest transient per item).
+_ENCODE_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class Request:
     context: str
     letters: tuple[str, ...]
     conts: tuple[str, ...]
-    ctx_tokens: tuple[int, ...]
-    cont_tokens: tuple[tuple[int, ...], ...]
+    ctx_tokens: array[int]  # int32: a tuple of Python ints takes 9 times the memory
+    cont_tokens: tuple[array[int], ...]
 
     @property
     def packed_len(self) -> int:
@@ -78,10 +81,29 @@ def _prefix_tokens(loaded: LoadedModel) -> list[int]:
 
 
 def encode_requests(loaded: LoadedModel, items: Sequence[Item], mode: str) -> list[Request]:
-    """Tokenise contexts and continuations exactly as lm-eval's `_encode_pair` does."""
-    tokenizer = loaded.tokenizer
+    """Tokenise contexts and continuations exactly as lm-eval's `_encode_pair` does.
+
+    Items are tokenised a chunk at a time and their tokens kept as compact int32 arrays, so
+    the memory held per item is a few bytes a token, whatever the dataset's size (the
+    tokenizer's own output, lists of Python ints for every option, is freed per chunk).
+    """
     prefix = _prefix_tokens(loaded)
     max_len = _max_length(loaded)
+    requests: list[Request] = []
+    for start in range(0, len(items), _ENCODE_CHUNK):
+        chunk = items[start : start + _ENCODE_CHUNK]
+        requests.extend(_encode_chunk(loaded, chunk, mode, start, prefix, max_len))
+    return requests
+
+
+def _encode_chunk(
+    loaded: LoadedModel,
+    items: Sequence[Item],
+    mode: str,
+    first_index: int,
+    prefix: list[int],
+    max_len: int,
+) -> list[Request]:
     staged: list[tuple[Item, str, list[tuple[str, str]]]] = []
     texts: list[str] = []
     for item in items:
@@ -95,17 +117,17 @@ def encode_requests(loaded: LoadedModel, items: Sequence[Item], mode: str) -> li
         staged.append((item, context, pairs))
         texts.append(context)
         texts.extend(context + cont for _, cont in pairs)
-    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    encoded = loaded.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
     requests: list[Request] = []
     cursor = 0
-    for index, (item, context, pairs) in enumerate(staged):
+    for index, (item, context, pairs) in enumerate(staged, start=first_index):
         ctx = prefix + list(encoded[cursor])
         conts = []
         for (letter, _), whole in zip(pairs, encoded[cursor + 1 :], strict=False):
             tokens = (prefix + list(whole))[len(ctx) :]
             if not tokens:
                 raise ValueError(f"item {item.id!r}: option {letter} encodes to no tokens")
-            conts.append(tuple(tokens))
+            conts.append(array("i", tokens))
         cursor += 1 + len(pairs)
         longest = max(len(c) for c in conts)
         if longest > max_len:
@@ -119,7 +141,7 @@ def encode_requests(loaded: LoadedModel, items: Sequence[Item], mode: str) -> li
                 context=context,
                 letters=tuple(letter for letter, _ in pairs),
                 conts=tuple(cont for _, cont in pairs),
-                ctx_tokens=tuple(ctx),
+                ctx_tokens=array("i", ctx),
                 cont_tokens=tuple(conts),
             )
         )
