@@ -18,9 +18,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps  # type: ignore[import-untyped, unused-ignore]
 
-from worker.engine.stats import CONFIDENCE_LEVEL, Interval
+from worker.engine.stats import CONFIDENCE_LEVEL, Interval, scipy_stats
 
 ProportionMethod = Literal["wilson", "clopper_pearson"]
 PROPORTION_METHODS = ("wilson", "clopper_pearson")
@@ -30,7 +29,7 @@ _SCIPY_METHOD = {"wilson": "wilson", "clopper_pearson": "exact"}
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"confidence level must lie in (0, 1), got {level!r}")
-    return float(sps.norm.ppf(1 - (1 - level) / 2))
+    return float(scipy_stats().norm.ppf(1 - (1 - level) / 2))
 
 
 def _counts(values: npt.ArrayLike) -> tuple[int, int]:
@@ -54,8 +53,10 @@ def proportion(
         raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
     if n == 0:
         return Interval(None, None, None, 0, method, level)
-    ci = sps.binomtest(successes, n).proportion_ci(
-        confidence_level=level, method=_SCIPY_METHOD[method]
+    ci = (
+        scipy_stats()
+        .binomtest(successes, n)
+        .proportion_ci(confidence_level=level, method=_SCIPY_METHOD[method])
     )
     return Interval(successes / n, float(ci.low), float(ci.high), n, method, level)
 
@@ -69,7 +70,7 @@ def proportion_of(
 
 
 def _wilson(k: int, n: int, level: float) -> tuple[float, float]:
-    ci = sps.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    ci = scipy_stats().binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
     return float(ci.low), float(ci.high)
 
 

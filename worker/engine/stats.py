@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 
-def _sps() -> Any:
+def scipy_stats() -> Any:
     """scipy.stats, imported on first use: it costs 0.4 s of start-up before any scoring."""
     from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
@@ -139,8 +139,8 @@ def _bootstrap(
         return Interval(point, point, point, n)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         # Degenerate bootstrap distributions are handled below; scipy's warning adds nothing.
-        warnings.simplefilter("ignore", _sps().DegenerateDataWarning)
-        res = _sps().bootstrap(
+        warnings.simplefilter("ignore", scipy_stats().DegenerateDataWarning)
+        res = scipy_stats().bootstrap(
             tuple(arrays),
             statistic,
             n_resamples=n_resamples,
@@ -284,7 +284,7 @@ def wilson_interval(
     if n == 0:
         return Interval(None, None, None, 0)
     p = successes / n
-    z = float(_sps().norm.ppf(1 - (1 - confidence_level) / 2))
+    z = float(scipy_stats().norm.ppf(1 - (1 - confidence_level) / 2))
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
@@ -301,10 +301,10 @@ def mcnemar(b: int, c: int, *, exact_below: int = MCNEMAR_EXACT_BELOW) -> McNema
     if b < 0 or c < 0:
         raise ValueError(f"discordant counts must be >= 0, got b={b}, c={c}")
     if b + c < exact_below:
-        p = 1.0 if b + c == 0 else float(_sps().binomtest(b, b + c, 0.5).pvalue)
+        p = 1.0 if b + c == 0 else float(scipy_stats().binomtest(b, b + c, 0.5).pvalue)
         return McNemarResult(b, c, float(min(b, c)), min(p, 1.0), "exact")
     statistic = (abs(b - c) - 1) ** 2 / (b + c)
-    return McNemarResult(b, c, statistic, float(_sps().chi2.sf(statistic, 1)), "chi2")
+    return McNemarResult(b, c, statistic, float(scipy_stats().chi2.sf(statistic, 1)), "chi2")
 
 
 def mcnemar_paired(
