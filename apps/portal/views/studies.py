@@ -32,7 +32,7 @@ def _runs(request: HttpRequest, org_id: int) -> Any:
     return (
         scope(EvaluationRun.objects.select_related("suite", "model_version"), access.actor(request))
         .filter(organization_id=org_id, status=EvaluationRun.Status.SUCCEEDED)
-        .order_by("-created_at")[:200]
+        .order_by("-created_at")
     )
 
 
@@ -74,7 +74,8 @@ def _create(request: HttpRequest, form: StudyForm) -> PreferenceStudy | None:
 def study_list(request: HttpRequest) -> HttpResponseBase:
     org = access.current_organization(request)
     assert org is not None
-    form = StudyForm(request.POST or None, request.FILES or None, runs=_runs(request, org.pk))
+    runs = _runs(request, org.pk)[:200]  # the newest 200 succeeded runs, as choices
+    form = StudyForm(request.POST or None, request.FILES or None, runs=runs)
     if request.method == "POST":
         study = _create(request, form)
         if study is not None:

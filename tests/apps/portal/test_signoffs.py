@@ -269,3 +269,20 @@ def test_only_organisers_create_and_export_studies(personas: Any, browser_for: A
     )
     assert "Exported 2 preference rows" in exported.content.decode()
     assert study.exports.get().rows == 2
+
+
+def test_a_study_from_runs_is_checked_by_the_service_and_errors_sit_by_the_field(
+    world: World, browser_for: Any
+) -> None:
+    officer = browser_for("compliance_officer")
+    first, second = world.runs[0], world.run()
+    page = officer.get("/studies/").content.decode()
+    assert f'<option value="{first.pk}"' in page and f'<option value="{second.pk}"' in page
+    missing = officer.post("/studies/", {"name": "Runs", "run_a": first.pk})
+    assert missing.status_code == 400
+    assert "Choose a run" in field_errors(missing.content.decode(), "run_b")
+    # Both runs exist but scored no item with an answer: the service's reason, by run B.
+    empty = officer.post("/studies/", {"name": "Runs", "run_a": first.pk, "run_b": second.pk})
+    assert empty.status_code == 400
+    assert "share no scored item" in field_errors(empty.content.decode(), "run_b")
+    assert not PreferenceStudy.objects.exists()
