@@ -59,4 +59,43 @@ document.addEventListener("click", function (event) {
     }
   });
   mark();
+  form.setAttribute("data-keys", "ready");
+})();
+// Signing: the re-authentication box becomes a modal dialog opened by "Sign…" (without
+// JavaScript it stays in the form). It opens by itself when the password was refused, so the
+// reason is read next to the field.
+(function () {
+  var form = document.querySelector("form[data-reauth]");
+  if (!form || typeof HTMLDialogElement === "undefined") return;
+  var box = form.querySelector(".reauth");
+  var start = form.querySelector("button[data-sign]");
+  if (!box || !start) return;
+  var dialog = document.createElement("dialog");
+  dialog.className = "reauth-dialog";
+  dialog.setAttribute("aria-labelledby", "reauth-h");
+  form.appendChild(dialog);
+  dialog.appendChild(box);
+  var actions = document.createElement("div");
+  actions.className = "row";
+  var confirm = document.createElement("button");
+  confirm.type = "submit";
+  confirm.className = "btn";
+  confirm.textContent = "Sign";
+  var cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "btn secondary";
+  cancel.textContent = "Cancel";
+  actions.appendChild(confirm);
+  actions.appendChild(cancel);
+  dialog.appendChild(actions);
+  start.type = "button";
+  start.textContent = "Sign…";
+  var password = box.querySelector("input[type=password]");
+  function open() {
+    dialog.showModal();
+    if (password) password.focus();
+  }
+  start.addEventListener("click", open);
+  cancel.addEventListener("click", function () { dialog.close(); start.focus(); });
+  if (box.querySelector(".has-error")) open();
 })();

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from apps.signoffs import services
 from apps.signoffs.models import PreferenceJudgment, SignOff
-from tests.apps.portal.conftest import PageChecks
+from tests.apps.portal.conftest import SCREENSHOTS, PageChecks, accessibility_problems
 from tests.apps.portal.test_browser import sign_in, write_forms
 from tests.apps.reports.conftest import make_world
 from tests.conftest import PASSWORD
@@ -29,12 +29,19 @@ def sign_validation(page: Page, base: str, version_pk: int, password: str) -> No
     page.get_by_label("Approved").check()
     expect(page.get_by_label("Lifecycle stage")).to_have_value("validation")
     page.get_by_label("Comment").fill("Thresholds and items reviewed")
-    page.get_by_label("Your password").fill(password)
-    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_label("Your password")).to_be_hidden()  # asked for in the dialog only
+    page.get_by_role("button", name="Sign…").click()
+    dialog = page.get_by_role("dialog", name="Re-authenticate to sign")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Your password")).to_be_focused()
+    assert accessibility_problems(page) == []
+    page.keyboard.type(password)
+    dialog.get_by_role("button", name="Sign", exact=True).click()
 
 
 def judge_by_keyboard(page: Page) -> None:
     """One pair: left is better, every criterion rated with a digit, Enter submits."""
+    expect(page.locator("form[data-judge][data-keys=ready]")).to_have_count(1)
     page.keyboard.press("l")
     for digit in "45344213":
         page.keyboard.press(digit)
@@ -76,9 +83,17 @@ def test_reviewers_sign_officer_advances_reviewer_judges_auditor_reads(
     expect(page.locator("#record-digest")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     checks.check(page, "21-sign")
     sign_validation(page, base, version.pk, "not my password")
-    password_field = page.locator(".field.has-error", has=page.get_by_label("Your password"))
+    # The page comes back with the dialog open and the reason next to the password field.
+    dialog = page.get_by_role("dialog", name="Re-authenticate to sign")
+    expect(dialog).to_be_visible()
+    password_field = dialog.locator(".field.has-error", has=page.get_by_label("Your password"))
     expect(password_field).to_contain_text("Wrong password")
+    expect(page.get_by_label("Your password")).to_have_value("")
+    assert accessibility_problems(page) == []
+    page.screenshot(path=str(SCREENSHOTS / "22-sign-wrong-password-dialog.png"), full_page=True)
     assert not SignOff.objects.exists()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     checks.check(page, "22-sign-wrong-password")
     sign_validation(page, base, version.pk, PASSWORD)
     expect(page.locator(".messages")).to_contain_text("You signed")
