@@ -286,3 +286,28 @@ def test_a_study_from_runs_is_checked_by_the_service_and_errors_sit_by_the_field
     assert empty.status_code == 400
     assert "share no scored item" in field_errors(empty.content.decode(), "run_b")
     assert not PreferenceStudy.objects.exists()
+
+
+def test_the_new_pages_load_nothing_inline_or_from_another_host(
+    world: World, browser_for: Any
+) -> None:
+    officer = browser_for("compliance_officer")
+    officer.post("/studies/", {"name": "Notes", "file": jsonl(2)})
+    study = PreferenceStudy.objects.get()
+    reviewer = browser_for("clinical_reviewer")
+    for pair in study.pairs.all():
+        reviewer.post(f"/studies/{study.pk}/judge/", judgment(pair.pk))
+    paths = [
+        f"/sign/model_version/{world.version.pk}/",
+        f"/sign/evaluation_run/{world.runs[0].pk}/",
+        f"/studies/{study.pk}/",
+        f"/studies/{study.pk}/judge/",
+        f"/studies/{study.pk}/results/",
+    ]
+    for path in paths:
+        response = reviewer.get(path)
+        assert response.status_code == 200, path
+        html = response.content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert ' style="' not in html, path
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', html), path
