@@ -21,6 +21,9 @@ from apps.common.tenancy import Actor, actor_for_request, org_id_of
 from apps.evaluations.apis import DEFINERS, RUNNERS
 from apps.registry.apis import WRITERS
 from apps.reports.apis import DRAFTERS, ISSUERS
+from apps.signoffs.apis.preferences import ORGANISERS
+from apps.signoffs.apis.signoffs import GATEKEEPERS
+from apps.signoffs.constants import JUDGE_ROLES, SIGNER_ROLES
 
 ORG_SESSION_KEY = "portal_org"
 ADMINS = (Role.ADMIN,)
@@ -33,6 +36,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "draft": tuple(DRAFTERS),  # draft model cards
     "issue": tuple(ISSUERS),  # issue cards, edit model documentation
     "admin": ADMINS,  # members, organisation tokens
+    "sign": tuple(SIGNER_ROLES),  # sign and withdraw signatures (password re-entered)
+    "advance": tuple(GATEKEEPERS),  # move a model version through its stage gate
+    "organise": tuple(ORGANISERS),  # create, close and export preference studies
+    "judge": tuple(JUDGE_ROLES),  # judge preference pairs
 }
 
 

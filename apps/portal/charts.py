@@ -71,3 +71,46 @@ def threshold_of(thresholds: dict[str, Any], check: str, metric: str) -> float |
         if isinstance(rule.get(op), int | float):
             return float(rule[op])
     return None
+
+
+def win_rate_chart(title: str, results: dict[str, Any]) -> SafeString:
+    """Each side's win rate among decisive judgments with its Wilson interval, and ties."""
+    rates = results["win_rate"]
+    labels = results["labels"]
+    series = [
+        {
+            "label": labels[side],
+            "value": rates[side]["rate"],
+            "ci_low": rates[side]["low"],
+            "ci_high": rates[side]["high"],
+        }
+        for side in ("a", "b")
+    ] + [{"label": "ties (share of all)", "value": rates["tie_rate"]}]
+    chart = {
+        "kind": "bar_ci",
+        "title": title,
+        "unit": "%",
+        "y_min": 0,
+        "y_max": 1,
+        "series": series,
+    }
+    return mark_safe(bar_ci_svg(chart))
+
+
+def criteria_chart(title: str, results: dict[str, Any]) -> SafeString:
+    """Mean 1-5 rating per criterion and side, each with its 95 % interval."""
+    labels = results["labels"]
+    series = []
+    for criterion in results["criteria"]["a"]:
+        for side in ("a", "b"):
+            row = results["criteria"][side][criterion]
+            series.append(
+                {
+                    "label": f"{criterion} · {labels[side]}",
+                    "value": row["mean"],
+                    "ci_low": row["low"],
+                    "ci_high": row["high"],
+                }
+            )
+    chart = {"kind": "bar_ci", "title": title, "unit": "", "y_min": 1, "y_max": 5, "series": series}
+    return mark_safe(bar_ci_svg(chart))

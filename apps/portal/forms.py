@@ -94,10 +94,6 @@ class ModelVersionForm(PortalForm):
     lifecycle_stage = forms.ChoiceField(choices=ModelVersion.LifecycleStage.choices)
 
 
-class LifecycleForm(PortalForm):
-    lifecycle_stage = forms.ChoiceField(choices=ModelVersion.LifecycleStage.choices)
-
-
 class DatasetForm(PortalForm):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,6 +1,18 @@
 from django.urls import path
 
-from apps.portal.views import audit, auth, cards, dashboard, datasets, models, org, runs, suites
+from apps.portal.views import (
+    audit,
+    auth,
+    cards,
+    dashboard,
+    datasets,
+    models,
+    org,
+    runs,
+    signoffs,
+    studies,
+    suites,
+)
 
 app_name = "portal"
 
@@ -15,11 +27,6 @@ urlpatterns = [
     path("dashboard/active-runs/", dashboard.active_runs, name="active-runs"),
     path("models/", models.model_list, name="models"),
     path("models/<int:pk>/", models.model_detail, name="model"),
-    path(
-        "models/<int:pk>/versions/<int:version_pk>/stage/",
-        models.version_stage,
-        name="version-stage",
-    ),
     path("models/<int:pk>/schedules/", models.schedule_create, name="schedule-create"),
     path("runs/", runs.run_list, name="runs"),
     path("suites/new/", suites.suite_new, name="suite-new"),
@@ -36,6 +43,15 @@ urlpatterns = [
     path("verify/", cards.verify, name="verify"),
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
+    path("sign/<str:target_type>/<str:pk>/", signoffs.sign, name="sign"),
+    path("signoffs/<int:pk>/withdraw/", signoffs.withdraw, name="signoff-withdraw"),
+    path("versions/<int:pk>/advance/", signoffs.advance, name="version-advance"),
+    path("studies/", studies.study_list, name="studies"),
+    path("studies/<int:pk>/", studies.study_detail, name="study"),
+    path("studies/<int:pk>/judge/", studies.judge, name="study-judge"),
+    path("studies/<int:pk>/results/", studies.results, name="study-results"),
+    path("studies/<int:pk>/close/", studies.close, name="study-close"),
+    path("studies/<int:pk>/export/", studies.export, name="study-export"),
     path("audit/", audit.audit_trail, name="audit"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
     path("organisation/", org.org_admin, name="org"),

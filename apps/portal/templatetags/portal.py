@@ -68,3 +68,27 @@ def split(text: str) -> list[str]:
 def field(form: Any, name: str) -> Any:
     """A bound field of a form by name."""
     return form[name]
+
+
+@register.filter
+def utc(moment: Any) -> str:
+    """A time as every signature shows it: ISO 8601 in UTC with a Z."""
+    from apps.signoffs.selectors.signatures import utc_iso
+
+    return utc_iso(moment) if moment else "—"
+
+
+@register.inclusion_tag("portal/_signatures.html", takes_context=True)
+def signatures(context: Any, target_type: str, target: Any) -> dict[str, Any]:
+    """A signed record's signatures (name, UTC time, meaning; stale ones marked) and a link to
+    sign it."""
+    from apps.portal.signing import signatures_of
+
+    return {
+        "signatures": signatures_of(target_type, target),
+        "target_type": target_type,
+        "target": target,
+        "user": context.get("user"),
+        "perms_org": context.get("perms_org"),
+        "here": target_type == "evaluation_run",
+    }

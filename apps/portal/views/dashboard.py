@@ -1,4 +1,5 @@
-"""The dashboard: models and their latest decisions, runs in progress, drift, recent cards."""
+"""The dashboard: models and their latest decisions, sign-offs waiting for me, runs in
+progress, drift, recent cards."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.portal import access, selectors
+from apps.portal.signing import waiting_for
 from apps.reports.models import ModelCard
 
 
@@ -21,6 +23,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "cards": selectors.cards_for(actor=actor, organization_id=org.pk)
         .filter(status=ModelCard.Status.ISSUED)
         .order_by("-issued_at")[:8],
+        "waiting": waiting_for(
+            user=request.user,  # type: ignore[arg-type]
+            role=actor.role_in(org.pk),
+            organization_id=org.pk,
+        ),
     }
     return render(request, "portal/dashboard.html", context)
 

@@ -16,7 +16,6 @@ from apps.evaluations.models import EvaluationSuite, Schedule
 from apps.portal import access, charts, selectors
 from apps.portal.forms import (
     AIModelForm,
-    LifecycleForm,
     ModelVersionForm,
     ScheduleForm,
     add_serializer_errors,
@@ -27,6 +26,8 @@ from apps.registry.apis import ModelVersionInputSerializer
 from apps.registry.models import AIModel, ModelVersion
 from apps.reports.models import CardProfile
 from apps.reports.profiles.common import HEADLINE
+from apps.signoffs import selectors as signoffs
+from apps.signoffs.constants import Stage
 
 
 def _model(request: HttpRequest, pk: int) -> AIModel:
@@ -125,6 +126,24 @@ def _cards_by_profile(request: HttpRequest, model: AIModel) -> list[dict[str, An
     return rows
 
 
+def _lifecycle(versions: Any) -> list[dict[str, Any]]:
+    """Each live version's stage gate, as the API's gate endpoint reads it."""
+    rows = []
+    for version in versions:
+        if version.lifecycle_stage == Stage.RETIRED:
+            continue
+        gate = signoffs.stage_gate(model_version=version)
+        rows.append(
+            {
+                "version": version,
+                "gate": gate,
+                "next_label": Stage(gate.next_stage).label if gate.next_stage else None,
+                "roles": access.roles_label(gate.required_roles),
+            }
+        )
+    return rows
+
+
 @access.member_required
 def model_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     model = _model(request, pk)
@@ -142,7 +161,8 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         "model": model,
         "versions": versions,
         "form": form,
-        "stage_form": LifecycleForm(),
+        "lifecycle": _lifecycle(versions),
+        "stages": Stage.choices,
         "schedule_form": ScheduleForm(prefix="s", suites=suites, versions=versions),
         "schedules": Schedule.objects.filter(model=model).select_related("suite", "model_version"),
         "history": _history_charts(model),
@@ -152,24 +172,6 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         "perms": access.permissions_for(request, model),
     }
     return render(request, "portal/model.html", context, status=400 if form.errors else 200)
-
-
-@require_POST
-@access.member_required
-def version_stage(request: HttpRequest, pk: int, version_pk: int) -> HttpResponseBase:
-    model = _model(request, pk)
-    version = get_object_or_404(model.versions, pk=version_pk)
-    access.require(request, "register", model)
-    form = LifecycleForm(request.POST)
-    if form.is_valid():
-        registry.model_version_update(
-            version=version, lifecycle_stage=form.cleaned_data["lifecycle_stage"]
-        )
-        messages.success(
-            request,
-            f"Version {version.version_label} is now in {version.get_lifecycle_stage_display()}.",
-        )
-    return redirect("portal:model", model.pk)
 
 
 @require_POST

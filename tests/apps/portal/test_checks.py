@@ -44,3 +44,22 @@ def test_a_correct_page_passes_both_checks(page: Any) -> None:
     page.set_content(GOOD_PAGE)
     assert accessibility_problems(page) == []
     assert keyboard_unreachable(page) == []
+
+
+def test_a_radio_group_is_one_tab_stop_and_counts_as_reached(page: Any) -> None:
+    radios = "".join(
+        f'<label><input type="radio" name="meaning" value="{v}"> {v}</label>'
+        for v in ("reviewed", "approved", "rejected")
+    )
+    page.set_content(
+        f'<html lang="en"><body><main><h1>Sign</h1><form><fieldset><legend>Meaning</legend>'
+        f'{radios}</fieldset><button type="submit">Sign</button></form></main></body></html>'
+    )
+    assert keyboard_unreachable(page) == []
+    # A control that Tab never reaches is still found next to the group.
+    page.set_content(
+        f'<html lang="en"><body><main><h1>Sign</h1><form>{radios}'
+        '<button type="submit" tabindex="-1">Unreachable</button></form></main></body></html>'
+    )
+    unreachable = keyboard_unreachable(page)
+    assert len(unreachable) == 1 and "Unreachable" in unreachable[0], unreachable

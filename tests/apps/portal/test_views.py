@@ -26,6 +26,7 @@ PAGES = [
     "/datasets/",
     "/verify/",
     "/account/tokens/",
+    "/studies/",
 ]
 
 
