@@ -85,6 +85,9 @@ class AuditEvent(models.Model):
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="auditevent_seq_positive"),
         ]
         indexes = [
+            # The list's default order (-id) within one organisation: without it PostgreSQL
+            # walks the primary key backwards through every other tenant's events.
+            models.Index(fields=["organization", "id"], name="auditevent_org_id"),
             models.Index(fields=["organization", "occurred_at"], name="auditevent_org_time"),
             models.Index(
                 fields=["organization", "object_type", "object_id"], name="auditevent_org_object"
