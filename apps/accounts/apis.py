@@ -57,6 +57,7 @@ class MembershipApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
 
     queryset = Membership.objects.select_related("user", "organization")
     serializer_class = MembershipOutputSerializer
+    list_columns = ("id", "role", "created_at", "organization__slug", "user__username")
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
     filterset_fields = ["role"]
@@ -138,6 +139,18 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
     queryset = ApiToken.objects.select_related("organization", "created_by")
     serializer_class = ApiTokenOutputSerializer
+    list_columns = (
+        "id",
+        "name",
+        "role",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "organization__slug",
+        "created_by__username",
+    )
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
     filterset_fields = ["role"]

@@ -149,13 +149,19 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     read_roles: tuple[str, ...] = ALL_ROLES
     write_roles: tuple[str, ...] = ()
     audit_organization_id: int | None = None  # the organisation a refused write targeted
+    # The columns a list returns (related ones as "relation__column"): a list loads only
+    # these, not the large JSON and text it never shows (documents, manifests).
+    list_columns: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
         return actor_for_request(self.request)
 
     def get_queryset(self) -> Any:
-        return scope(super().get_queryset(), self.actor)
+        queryset = scope(super().get_queryset(), self.actor)
+        if self.list_columns and getattr(self, "action", None) == "list":
+            queryset = queryset.only(*self.list_columns)
+        return queryset
 
     def check_object_permissions(self, request: Request, obj: Any) -> None:
         # A refused write is audited on the chain of the organisation it targeted.

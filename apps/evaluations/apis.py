@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -98,7 +99,10 @@ class SuiteVersionSerializer(serializers.Serializer[Any]):
 class SuiteApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Versioned suites. A change (PATCH) creates the next version; runs keep theirs."""
 
-    queryset = EvaluationSuite.objects.select_related("organization", "created_by")
+    # The dataset ids of each suite in one query, not one per suite.
+    queryset = EvaluationSuite.objects.select_related(
+        "organization", "created_by"
+    ).prefetch_related(Prefetch("datasets", queryset=DatasetVersion.objects.only("id")))
     serializer_class = SuiteOutputSerializer
     write_roles = DEFINERS
     filterset_fields = ["name", "version"]
@@ -259,6 +263,20 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     )
     serializer_class = RunOutputSerializer
     write_roles = RUNNERS
+    # Not the manifests and comparisons (kilobytes each), which only a run's detail shows.
+    list_columns = (
+        *(
+            f
+            for f in RunOutputSerializer.Meta.fields
+            if f not in ("organization", "model", "suite_name", "suite_version", "started_by")
+            and f != "eta_seconds"
+        ),
+        "organization__slug",
+        "model_version__model_id",
+        "suite__name",
+        "suite__version",
+        "started_by__username",
+    )
     filterset_fields = {
         "status": ["exact"],
         "verdict": ["exact"],

@@ -69,6 +69,11 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 
     queryset = AIModel.objects.select_related("organization", "owner")
     serializer_class = AIModelOutputSerializer
+    list_columns = (
+        *(f for f in AIModelOutputSerializer.Meta.fields if f not in ("organization", "owner")),
+        "organization__slug",
+        "owner__username",
+    )
     write_roles = WRITERS
     filterset_fields = ["application_area", "risk_class", "decision_role"]
     ordering_fields = ["name", "created_at", "updated_at"]
@@ -216,6 +221,14 @@ class ModelVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
     queryset = ModelVersion.objects.select_related("model").prefetch_related("dataset_links")
     serializer_class = ModelVersionOutputSerializer
+    list_columns = (
+        *(
+            f
+            for f in ModelVersionOutputSerializer.Meta.fields
+            if f not in ("source", "training_datasets")
+        ),
+        "model__id",
+    )
     write_roles = WRITERS
     filterset_fields = ["model", "lifecycle_stage", "source_kind"]
     ordering_fields = ["created_at", "version_label"]

@@ -33,6 +33,7 @@ from apps.reports.profiles import PROFILES
 
 DRAFTERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
 ISSUERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
+_PK = "00000000-0000-4000-8000-000000000000"  # stands for a card's id in a resolved route
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -40,7 +41,7 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
     organization: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    profile_title = serializers.CharField(source="get_profile_display", read_only=True)
+    profile_title = serializers.SerializerMethodField()
     issued_by = serializers.CharField(source="issued_by.printed_name", default=None)
     sha256 = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
@@ -72,9 +73,17 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
         ]
 
     def _url(self, name: str, **kwargs: Any) -> str:
-        path = reverse(name, kwargs=kwargs)
+        # A list resolves each route once, not once per card and format.
+        routes = self.context.setdefault("_routes", {})
+        key = (name, kwargs.get("fmt"))
+        if key not in routes:
+            routes[key] = reverse(name, kwargs={**kwargs, "pk": _PK})
+        path = routes[key].replace(_PK, str(kwargs["pk"]))
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+    def get_profile_title(self, obj: ModelCard) -> str:
+        return str(CardProfile(obj.profile).label)
 
     def get_sha256(self, obj: ModelCard) -> dict[str, str | None]:
         return {fmt: obj.sha256_of(fmt) or None for fmt in FORMATS}
@@ -148,6 +157,20 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
 
     queryset = ModelCard.objects.select_related("organization", "issued_by")
     serializer_class = ModelCardOutputSerializer
+    # Not the card's document (tens of kilobytes), which the list never shows.
+    list_columns = (
+        *(
+            f
+            for f in ModelCardOutputSerializer.Meta.fields
+            if f not in ("organization", "profile_title", "sha256", "files", "status_url")
+            and f != "issued_by"
+        ),
+        *(f"{fmt}_sha256" for fmt in FORMATS),
+        "organization__slug",
+        "issued_by__username",
+        "issued_by__first_name",
+        "issued_by__last_name",
+    )
     write_roles = DRAFTERS
     filterset_fields = ["model", "model_version", "profile", "status"]
     ordering_fields = ["created_at", "version", "issued_at"]
