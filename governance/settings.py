@@ -236,6 +236,7 @@ CELERY_TASK_ROUTES = {
     "worker.tasks.runs_sweep": {"queue": "default"},
     "worker.tasks.schedule_fire": {"queue": "default"},
     "worker.tasks.model_card_render": {"queue": "default"},
+    "worker.tasks.audit_chain_verify": {"queue": "default"},
 }
 # Time limits per queue: the default queue's are Celery's defaults, the gpu queue's annotate
 # its tasks. A shard never outlives the gpu hard limit, so the broker's visibility timeout

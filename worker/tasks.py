@@ -26,6 +26,7 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from apps.audit import services as audit
 from apps.audit.services import audit_context
 from apps.evaluations import services
 from governance.celery import app
@@ -134,3 +135,17 @@ def model_card_render(self: Task, card_id: str, generation: int) -> str | None:
     with _as_worker(self):
         card = render(card_id=card_id, generation=generation)
         return None if card is None else card.status
+
+
+@app.task(bind=True, name="worker.tasks.audit_chain_verify", **RETRY)  # type: ignore[untyped-decorator]
+def audit_chain_verify(self: Task, verification_id: int) -> str | None:
+    """Re-walk one organisation's audit chain and store what was found."""
+    with _as_worker(self):
+        try:
+            verification = audit.chain_verification_run(verification_id=verification_id)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            audit.chain_verification_fail(verification_id=verification_id, reason=_describe(exc))
+            raise
+        return None if verification is None else verification.summary

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import Role
 from apps.audit.constants import EXPORT_CHUNK_SIZE
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, ChainVerification
 from apps.audit.verify import GENESIS_HASH, HASHED_FIELDS, ChainResult, ChainVerifier, format_time
 from apps.common.tenancy import Actor, scope
 
@@ -88,3 +88,13 @@ def audit_chain_verify(*, organization_id: int | None) -> ChainResult:
         if not verifier.add(record):
             break
     return verifier.result
+
+
+def chain_verification_last(*, organization_id: int) -> ChainVerification | None:
+    """The organisation's last finished verification (done or failed), if any."""
+    finished = (ChainVerification.Status.DONE, ChainVerification.Status.FAILED)
+    return (
+        ChainVerification.objects.filter(organization_id=organization_id, status__in=finished)
+        .order_by("-id")
+        .first()
+    )

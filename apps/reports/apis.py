@@ -8,7 +8,7 @@ any organisation may verify a card by digest or upload, and learns only what the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpResponse
 from django.urls import reverse
@@ -74,13 +74,13 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
 
     def _url(self, name: str, **kwargs: Any) -> str:
         # A list resolves each route once, not once per card and format.
-        routes = self.context.setdefault("_routes", {})
+        routes: dict[tuple[str, Any], str] = cast(dict[str, Any], self.context).setdefault("_routes", {})
         key = (name, kwargs.get("fmt"))
         if key not in routes:
             routes[key] = reverse(name, kwargs={**kwargs, "pk": _PK})
         path = routes[key].replace(_PK, str(kwargs["pk"]))
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return str(request.build_absolute_uri(path)) if request else path
 
     def get_profile_title(self, obj: ModelCard) -> str:
         return str(CardProfile(obj.profile).label)
