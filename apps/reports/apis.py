@@ -74,7 +74,8 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
 
     def _url(self, name: str, **kwargs: Any) -> str:
         # A list resolves each route once, not once per card and format.
-        routes: dict[tuple[str, Any], str] = cast(dict[str, Any], self.context).setdefault("_routes", {})
+        context = cast(dict[str, Any], self.context)
+        routes: dict[tuple[str, Any], str] = context.setdefault("_routes", {})
         key = (name, kwargs.get("fmt"))
         if key not in routes:
             routes[key] = reverse(name, kwargs={**kwargs, "pk": _PK})
