@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,11 +14,13 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Organization, User
+from apps.common import filestore
 from apps.common.uploads import UploadTooLarge
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HTI1_DEMOGRAPHIC_VARIABLES
 from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion, ModelVersionDataset
 
 CHUNK = 1024 * 1024
+DATASET_KIND = "datasets"  # dataset files are stored as datasets/<sha256[:2]>/<sha256><ext>
 MODEL_FIELDS = (
     "name",
     "intended_use",
@@ -265,9 +265,8 @@ def dataset_version_create(
             }
         )
     demographics = _check_demographics(demographics or {})
-    media = Path(settings.MEDIA_ROOT)
-    (media / "tmp").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=media / "tmp") as tmp:
+    # Validated in a private local copy; only a valid file reaches the store.
+    with tempfile.TemporaryDirectory(prefix="carealign-upload-") as tmp:
         path, sha256, size = _stream_to_disk(upload, Path(tmp))
         if size == 0:
             raise ValidationError({"file": [f"{path.name} is empty: upload a file with items."]})
@@ -276,14 +275,8 @@ def dataset_version_create(
         except DatasetFormatError as exc:
             raise ValidationError({"file": [str(exc)]}) from None
         summary = summarize_items(items)
-        relative = f"datasets/{sha256[:2]}/{sha256}{path.suffix.lower()}"
-        final = media / relative
-        created_file = False
-        if not final.exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(path), final)
-            os.chmod(final, 0o444)
-            created_file = True
+        stored = filestore.store_local_file(DATASET_KIND, path, sha256, path.suffix)
+    relative = stored.name
     try:
         with transaction.atomic():
             Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -317,7 +310,7 @@ def dataset_version_create(
             version.full_clean()
             version.save()
     except Exception:
-        if created_file and not DatasetVersion.objects.filter(sha256=sha256).exists():
-            final.unlink(missing_ok=True)
+        if stored.created and not DatasetVersion.objects.filter(sha256=sha256).exists():
+            filestore.delete_unreferenced(stored.name)
         raise
     return version
