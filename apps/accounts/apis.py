@@ -43,7 +43,9 @@ class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
 
 
 class MembershipInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=Role.choices)
 
@@ -128,10 +130,21 @@ class ApiTokenCreatedSerializer(ApiTokenOutputSerializer):
 
 
 class ApiTokenInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices)
     expires_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An HTML form's empty field reads as "not given": refuse it rather than silently
+        # give the default expiry to a token whose expiry was meant to be set.
+        if self.initial_data.get("expires_at", None) == "":
+            raise serializers.ValidationError(
+                {"expires_at": ["Give a date-time, or leave the field out for 90 days."]}
+            )
+        return attrs
 
 
 class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

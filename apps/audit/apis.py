@@ -26,8 +26,12 @@ from apps.audit import selectors, services
 from apps.audit.models import AuditAction, AuditEvent, ChainVerification
 from apps.audit.selectors import RECORD_KEYS
 from apps.common.api import ScopedViewSet
+from apps.common.filters import FilterSet
 from worker.tasks import audit_chain_verify as audit_chain_verify_task
 
+ORGANIZATION = OpenApiParameter(
+    "organization", str, description="Only this organisation's chain (its slug)"
+)
 BUFFER_BYTES = 64 * 1024  # streamed in chunks of about this size, not one write per event
 
 
@@ -41,7 +45,7 @@ class AuditEventOutputSerializer(serializers.ModelSerializer[AuditEvent]):
         fields = ["id", *RECORD_KEYS]
 
 
-class AuditEventFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped package
+class AuditEventFilter(FilterSet):
     organization = django_filters.CharFilter(field_name="organization__slug")
     since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
@@ -193,7 +197,10 @@ class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         parameters=[
             OpenApiParameter("format", str, enum=["jsonl", "csv"], description="Export format")
         ],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONLinesRenderer, CSVRenderer])
     def export(self, request: Request) -> StreamingHttpResponse:
@@ -221,8 +228,8 @@ class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{fmt}"'
         return response
 
-    @extend_schema(responses=ChainVerificationSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @extend_schema(parameters=[ORGANIZATION], responses=ChainVerificationSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def verify(self, request: Request) -> Response:
         """The last verification of each of the caller's chains (or ?organization=slug); asks
         a worker to walk each chain again (once: a pending verification is not repeated)."""
@@ -238,8 +245,8 @@ class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
             body.append(_verification_body(org, last, pending))
         return Response(ChainVerificationSerializer(body, many=True).data)
 
-    @extend_schema(responses=ChainHeadSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @extend_schema(parameters=[ORGANIZATION], responses=ChainHeadSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def head(self, request: Request) -> Response:
         """The last event (sequence number and hash) of each chain: the anchor for model cards."""
         body = []

@@ -47,7 +47,9 @@ class SuiteOutputSerializer(serializers.ModelSerializer[EvaluationSuite]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = EvaluationSuite
@@ -69,7 +71,9 @@ class SuiteOutputSerializer(serializers.ModelSerializer[EvaluationSuite]):
 
 
 class SuiteInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     checks = serializers.ListField(child=serializers.CharField())
@@ -157,7 +161,9 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     model = serializers.IntegerField(source="model_version.model_id", read_only=True)
     suite_name = serializers.CharField(source="suite.name", read_only=True)
     suite_version = serializers.IntegerField(source="suite.version", read_only=True)
-    started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
+    started_by = serializers.CharField(
+        source="started_by.username", default=None, allow_null=True, read_only=True
+    )
     eta_seconds = serializers.SerializerMethodField()
 
     class Meta:
@@ -213,13 +219,25 @@ class CheckResultSerializer(serializers.ModelSerializer[CheckResult]):
 
 
 class ItemResultSerializer(serializers.ModelSerializer[ItemResult]):
-    specialty = serializers.CharField(source="record.specialty", default=None, read_only=True)
-    mode = serializers.CharField(source="record.mode", default=None, read_only=True)
+    specialty = serializers.CharField(
+        source="record.specialty", default=None, allow_null=True, read_only=True
+    )
+    mode = serializers.CharField(
+        source="record.mode", default=None, allow_null=True, read_only=True
+    )
     # The exact text scored (the record's "context"; `context` is taken by DRF).
-    prompt = serializers.CharField(source="record.context", default=None, read_only=True)
-    options = serializers.JSONField(source="record.options", default=None, read_only=True)
-    generated = serializers.CharField(source="record.generated", default=None, read_only=True)
-    bias = serializers.JSONField(source="record.bias", default=None, read_only=True)
+    prompt = serializers.CharField(
+        source="record.context", default=None, allow_null=True, read_only=True
+    )
+    options = serializers.JSONField(
+        source="record.options", default=None, allow_null=True, read_only=True
+    )
+    generated = serializers.CharField(
+        source="record.generated", default=None, allow_null=True, read_only=True
+    )
+    bias = serializers.JSONField(
+        source="record.bias", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = ItemResult
@@ -372,7 +390,9 @@ class ScheduleOutputSerializer(serializers.ModelSerializer[Schedule]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    periodic_task = serializers.CharField(source="periodic_task.name", default=None, read_only=True)
+    periodic_task = serializers.CharField(
+        source="periodic_task.name", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Schedule
@@ -393,7 +413,9 @@ class ScheduleOutputSerializer(serializers.ModelSerializer[Schedule]):
 
 
 class ScheduleInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     suite = serializers.IntegerField()
     model = serializers.IntegerField()

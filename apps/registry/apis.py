@@ -30,7 +30,9 @@ class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(
+        source="owner.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = AIModel
@@ -52,7 +54,9 @@ class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
 
 
 class AIModelInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     intended_use = serializers.CharField()
     intended_users = serializers.CharField(required=False, allow_blank=True)
@@ -61,7 +65,9 @@ class AIModelInputSerializer(serializers.Serializer[Any]):
     out_of_scope_uses = serializers.CharField(required=False, allow_blank=True)
     application_area = serializers.ChoiceField(choices=AIModel.ApplicationArea.choices)
     risk_class = serializers.ChoiceField(choices=AIModel.RiskClass.choices)
-    owner = serializers.CharField(required=False, allow_null=True, help_text="Username")
+    owner = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="Username (blank: none)"
+    )
 
 
 class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -166,11 +172,11 @@ class ModelVersionInputSerializer(serializers.Serializer[Any]):
     version_label = serializers.CharField(max_length=100)
     source_kind = serializers.ChoiceField(choices=ModelVersion.SourceKind.choices)
     hub_id = serializers.CharField(required=False, allow_blank=True, default="")
+    # Blank (a local model) or a full commit; no default: the schema's default must match.
     revision = serializers.RegexField(
-        HEX40,
+        rf"^(?:{HEX40.strip('^$')})?$",
         required=False,
         allow_blank=True,
-        default="",
         error_messages={"invalid": "A hub revision must be a full 40-character commit hash."},
     )
     local_path = serializers.CharField(required=False, allow_blank=True, default="")
@@ -285,7 +291,9 @@ class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
 
 
 class DatasetInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -42,7 +42,9 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
         slug_field="slug", read_only=True
     )
     profile_title = serializers.SerializerMethodField()
-    issued_by = serializers.CharField(source="issued_by.printed_name", default=None)
+    issued_by = serializers.CharField(
+        source="issued_by.printed_name", default=None, allow_null=True
+    )
     sha256 = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
@@ -107,7 +109,8 @@ class ModelCardInputSerializer(serializers.Serializer[Any]):
 
 class VerifyInputSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(required=False, help_text="The card file (PDF, JSON, XML, MD)")
-    sha256 = serializers.RegexField(SHA256, required=False)
+    # Blank is as good as absent (as an HTML form sends an empty field).
+    sha256 = serializers.RegexField(r"^(?:[0-9a-fA-F]{64})?$", required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("file")) == bool(attrs.get("sha256")):
@@ -132,6 +135,39 @@ class VerifyOutputSerializer(serializers.Serializer[Any]):
     issued_at = serializers.DateTimeField(required=False)
     superseded_at = serializers.DateTimeField(required=False, allow_null=True)
     superseded_by_version = serializers.IntegerField(required=False, allow_null=True)
+
+
+# Some keys of these answers are also attribute names of DRF's Field (label, required, source,
+# help, fields): DRF takes declared fields out of the class, the type stubs do not know it.
+class ProfileFieldSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    reference = serializers.CharField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    source = serializers.CharField()  # type: ignore[assignment]
+    fill_hint = serializers.CharField()
+
+
+class ProfileSectionSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    fields = ProfileFieldSerializer(many=True)  # type: ignore[assignment]
+
+
+class ProfileSerializer(serializers.Serializer[Any]):
+    """A card profile and its fields (the schema of GET /model-cards/profiles/)."""
+
+    profile = serializers.CharField()
+    title = serializers.CharField()
+    reference = serializers.CharField()
+    formats = serializers.ListField(child=serializers.CharField())
+    sections = ProfileSectionSerializer(many=True)
+
+
+class DocumentationFieldSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    help = serializers.CharField()
 
 
 class CardConflict(exceptions.APIException):
@@ -261,7 +297,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         ],
         responses={200: dict},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], filter_backends=[])
     def completeness(self, request: Request) -> Response:
         """Preview a profile's completeness for a model version without drafting a card."""
         data = ModelCardInputSerializer(data=request.query_params)
@@ -277,8 +313,8 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         document = document_build(card=preview, ctx=ctx, status="draft")
         return Response(document["completeness"])
 
-    @extend_schema(responses={200: dict})
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=ProfileSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def profiles(self, request: Request) -> Response:
         """Each profile's fields: required or not, where each comes from, where to fill it."""
         return Response(
@@ -313,7 +349,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
 
 
 class DocumentationOutputSerializer(serializers.ModelSerializer[ModelDocumentation]):
-    updated_by = serializers.CharField(source="updated_by.username", default=None)
+    updated_by = serializers.CharField(source="updated_by.username", default=None, allow_null=True)
 
     class Meta:
         model = ModelDocumentation
@@ -363,8 +399,8 @@ class ModelDocumentationApi(ScopedViewSet):
         )
         return Response(self._out(model))
 
-    @extend_schema(responses={200: dict})
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=DocumentationFieldSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def fields(self, request: Request) -> Response:
         return Response(
             [

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from apps.common import filestore
 from apps.registry import services as registry
 from apps.reports import services as reports
 from tests.factories import DatasetFactory
+from tests.governance.test_settings import load_settings
 from worker.engine.readers import read_items
 
 BUCKET = "carealign-test"
@@ -142,3 +145,34 @@ def test_card_files_are_stored_in_the_bucket(s3: Any) -> None:
     name = reports.card_file_name(digest, "pdf")
     assert _keys(s3) == [f"carealign/{name}"]
     assert filestore.read_verified(name, digest) == b"%PDF-1.7 card"
+
+
+def test_object_storage_is_configured_from_the_environment(tmp_path: Path) -> None:
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.STORAGES['default']))"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "governance.settings",
+        "CAREALIGN_VAR_DIR": str(tmp_path),
+    }
+    refused = load_settings(tmp_path, USE_S3_STORAGE="true")
+    assert refused.returncode != 0 and "AWS_STORAGE_BUCKET_NAME" in refused.stderr
+    configured = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={
+            **env,
+            "USE_S3_STORAGE": "true",
+            "AWS_STORAGE_BUCKET_NAME": "cards",
+            "AWS_S3_ENDPOINT_URL": "http://minio:9000",
+        },
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    storage = json.loads(configured.stdout.strip().splitlines()[-1])
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["bucket_name"] == "cards"
+    assert storage["OPTIONS"]["endpoint_url"] == "http://minio:9000"
