@@ -272,6 +272,10 @@ def _value(obj: Any, path: str) -> Any:
     return obj
 
 
+# Lists that return a nested list per row: the relation the plain view prefetches for it.
+NESTED = {ModelVersion: "dataset_links"}  # training_datasets: [{dataset_version, role}]
+
+
 def plain_view(model: type[Any], paths: list[str]) -> Callable[..., Any]:
     """What a careful plain Django view does: load the returned columns (and the related
     rows they name) as model instances, and return one dict per row."""
@@ -281,8 +285,19 @@ def plain_view(model: type[Any], paths: list[str]) -> Callable[..., Any]:
     def view(request: HttpRequest) -> JsonResponse:
         size = int(request.GET.get("page_size", 50))
         rows: QuerySet[Any] = scope(model.objects.all(), actor_for_request(request))
-        page = rows.select_related(*relations).only(*columns, *relations)[:size]
+        if relations:  # select_related() without names would follow every relation
+            rows = rows.select_related(*relations)
+        page = rows.only(*columns, *relations)[:size]
+        nested = NESTED.get(model)
+        if nested:
+            page = page.prefetch_related(nested)
         results = [{path: _value(obj, path) for path in paths} for obj in page]
+        if nested:
+            for row, obj in zip(results, page, strict=True):
+                row[nested] = [
+                    {"dataset_version": link.dataset_version_id, "role": link.role}
+                    for link in getattr(obj, nested).all()
+                ]
         return JsonResponse({"count": rows.count(), "results": results}, encoder=DjangoJSONEncoder)
 
     return view
