@@ -12,6 +12,7 @@ import zlib
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -104,6 +105,39 @@ if not DEBUG:
 VAR_DIR = Path(env_str("CAREALIGN_VAR_DIR", str(BASE_DIR / "var")))
 MEDIA_ROOT = Path(env_str("CAREALIGN_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# Files (datasets, model cards, exports) go through the Storage API, content-addressed by
+# apps/common/filestore.py: local files under MEDIA_ROOT, written read-only, or S3-compatible
+# object storage (django-storages) for deployments whose workers do not share a disk.
+USE_S3_STORAGE = env_bool("USE_S3_STORAGE", False)
+_FILE_STORAGE: dict[str, Any] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"file_permissions_mode": 0o444, "directory_permissions_mode": 0o755},
+}
+if USE_S3_STORAGE:
+    if not env_str("AWS_STORAGE_BUCKET_NAME", ""):
+        raise ImproperlyConfigured(
+            "USE_S3_STORAGE is on but AWS_STORAGE_BUCKET_NAME is empty: name the bucket."
+        )
+    _FILE_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+            "location": env_str("AWS_LOCATION", ""),
+            # Empty: AWS itself; otherwise any S3-compatible server (MinIO, Ceph, R2 ...).
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            # Empty: boto3's own chain (instance role, ~/.aws, AWS_* variables).
+            "access_key": env_secret("AWS_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_secret("AWS_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": None,  # the bucket's policy decides; objects are never public
+            "querystring_auth": True,
+            "file_overwrite": True,  # same name, same bytes: content-addressed
+        },
+    }
+STORAGES = {
+    "default": _FILE_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Local model folders may only be registered from under these roots (never arbitrary paths).
 MODEL_ROOTS = [
     Path(p).resolve()
@@ -282,8 +316,9 @@ REST_FRAMEWORK = {
     # browsable pages (a second interface to secure); Accept: text/html alone gets 406.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.common.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
+        "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.Pagination",
     "PAGE_SIZE": 50,
@@ -315,6 +350,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.schema.add_error_responses",
+    ],
     # Two choice sets share the field name "role"; name each one.
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "apps.accounts.models.Role",
@@ -358,6 +397,7 @@ CELERY_TASK_ROUTES = {
     "worker.tasks.runs_sweep": {"queue": "default"},
     "worker.tasks.schedule_fire": {"queue": "default"},
     "worker.tasks.model_card_render": {"queue": "default"},
+    "worker.tasks.audit_chain_verify": {"queue": "default"},
 }
 # Time limits per queue: the default queue's are Celery's defaults, the gpu queue's annotate
 # its tasks. A shard never outlives the gpu hard limit, so the broker's visibility timeout

@@ -33,6 +33,7 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
+from apps.audit import services as audit
 from apps.audit.services import audit_context
 from apps.evaluations import services
 from governance.celery import app
@@ -243,4 +244,26 @@ def send_model_card_issue(card_id: str, generation: int) -> None:
     _send_on_commit(
         f"model card {card_id}: issue",
         lambda: model_card_issue.apply_async((card_id, generation), **SEND),
+    )
+
+
+@app.task(bind=True, name="worker.tasks.audit_chain_verify", **RETRY)  # type: ignore[untyped-decorator]
+def audit_chain_verify(self: Task, verification_id: int) -> str | None:
+    """Re-walk one organisation's audit chain and store what was found."""
+    with _as_worker(self):
+        try:
+            verification = audit.chain_verification_run(verification_id=verification_id)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            audit.chain_verification_fail(verification_id=verification_id, reason=_describe(exc))
+            raise
+        return None if verification is None else verification.summary
+
+
+def send_audit_chain_verify(verification_id: int) -> None:
+    """Send an organisation's audit-chain verification after commit."""
+    _send_on_commit(
+        f"audit verification {verification_id}",
+        lambda: audit_chain_verify.apply_async((verification_id,), **SEND),
     )

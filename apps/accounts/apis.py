@@ -64,6 +64,7 @@ class MembershipApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
 
     queryset = Membership.objects.select_related("user", "organization")
     serializer_class = MembershipOutputSerializer
+    list_columns = ("id", "role", "created_at", "organization__slug", "user__username")
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
     filterset_fields = ["role"]
@@ -124,7 +125,9 @@ class ApiTokenCreatedSerializer(ApiTokenOutputSerializer):
 
 
 class ApiTokenInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(
         choices=Role.choices, required=False, help_text="Default: the holder's current role."
@@ -134,12 +137,33 @@ class ApiTokenInputSerializer(serializers.Serializer[Any]):
         required=False, help_text="Id of the service account that holds the token (default: you)."
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An HTML form's empty field reads as "not given": refuse it rather than silently
+        # give the default expiry to a token whose expiry was meant to be set.
+        if self.initial_data.get("expires_at", None) == "":
+            raise serializers.ValidationError(
+                {"expires_at": ["Give a date-time, or leave the field out for 90 days."]}
+            )
+        return attrs
+
 
 class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """API tokens for automation: created and revoked by admins; the secret is shown once."""
 
     queryset = ApiToken.objects.select_related("organization", "created_by", "holder")
     serializer_class = ApiTokenOutputSerializer
+    list_columns = (
+        "id",
+        "name",
+        "role",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "organization__slug",
+        "created_by__username",
+    )
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
     # Everyone sees and revokes the tokens they hold; admins those of their organisations.

@@ -21,10 +21,15 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Organization
 from apps.audit import selectors, services
-from apps.audit.models import AuditAction, AuditEvent
+from apps.audit.models import AuditAction, AuditEvent, ChainVerification
 from apps.audit.selectors import RECORD_KEYS
 from apps.common.api import ScopedViewSet
+from apps.common.filters import FilterSet
+from worker import tasks
 
+ORGANIZATION = OpenApiParameter(
+    "organization", str, description="Only this organisation's chain (its slug)"
+)
 BUFFER_BYTES = 64 * 1024  # streamed in chunks of about this size, not one write per event
 
 
@@ -38,7 +43,7 @@ class AuditEventOutputSerializer(serializers.ModelSerializer[AuditEvent]):
         fields = ["id", *RECORD_KEYS]
 
 
-class AuditEventFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped package
+class AuditEventFilter(FilterSet):
     organization = django_filters.CharFilter(field_name="organization__slug")
     since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
@@ -124,15 +129,54 @@ class ChainHeadSerializer(serializers.Serializer[Any]):
     occurred_at = serializers.DateTimeField(allow_null=True)
 
 
+class NextVerificationSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=ChainVerification.Status.choices)
+    requested_at = serializers.DateTimeField()
+
+
 class ChainVerificationSerializer(serializers.Serializer[Any]):
     organization = serializers.CharField()
-    intact = serializers.BooleanField()
+    verified_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the result shown was found (null: never verified)"
+    )
+    intact = serializers.BooleanField(allow_null=True, help_text="null: no result yet")
     events = serializers.IntegerField(help_text="Events verified")
     head_seq = serializers.IntegerField(help_text="Last verified event")
     head_hash = serializers.CharField()
     broken_seq = serializers.IntegerField(allow_null=True, help_text="First broken event")
     problem = serializers.CharField(help_text="What does not match at the first broken event")
     summary = serializers.CharField()
+    next = NextVerificationSerializer(
+        allow_null=True, help_text="The verification under way (null: none is pending)"
+    )
+
+
+def _verification_body(
+    org: Organization, last: ChainVerification | None, pending: ChainVerification | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "organization": org.slug,
+        "verified_at": None,
+        "intact": None,
+        "events": 0,
+        "head_seq": 0,
+        "head_hash": "",
+        "broken_seq": None,
+        "problem": "",
+        "summary": "not verified yet",
+        "next": None,
+    }
+    if last is not None:
+        body["verified_at"] = last.finished_at
+        if last.status == ChainVerification.Status.DONE:
+            for key in ("intact", "events", "head_seq", "head_hash", "broken_seq", "problem"):
+                body[key] = getattr(last, key)
+            body["summary"] = last.summary
+        else:
+            body["summary"] = f"verification failed: {last.error}"
+    if pending is not None and pending.status in services.verification.PENDING:
+        body["next"] = {"status": pending.status, "requested_at": pending.requested_at}
+    return body
 
 
 class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -162,7 +206,10 @@ class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         parameters=[
             OpenApiParameter("format", str, enum=["jsonl", "csv"], description="Export format")
         ],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONLinesRenderer, CSVRenderer])
     def export(self, request: Request) -> StreamingHttpResponse:
@@ -190,29 +237,25 @@ class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{fmt}"'
         return response
 
-    @extend_schema(responses=ChainVerificationSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @extend_schema(parameters=[ORGANIZATION], responses=ChainVerificationSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def verify(self, request: Request) -> Response:
-        """Re-walk the chain of each of the caller's organisations (or ?organization=slug)."""
+        """The last verification of each of the caller's chains (or ?organization=slug); asks
+        a worker to walk each chain again (once: a pending verification is not repeated)."""
         body = []
         for org in self._organizations():
-            result = selectors.audit_chain_verify(organization_id=org.pk)
-            body.append(
-                {
-                    "organization": org.slug,
-                    "intact": result.ok,
-                    "events": result.count,
-                    "head_seq": result.head_seq,
-                    "head_hash": result.head_hash,
-                    "broken_seq": result.broken_seq,
-                    "problem": result.problem,
-                    "summary": result.summary,
-                }
+            pending, created = services.chain_verification_request(
+                organization_id=org.pk, requested_by=self.actor.label
             )
+            if created:
+                tasks.send_audit_chain_verify(pending.pk)
+            pending.refresh_from_db()  # a worker in-process has already done it
+            last = selectors.chain_verification_last(organization_id=org.pk)
+            body.append(_verification_body(org, last, pending))
         return Response(ChainVerificationSerializer(body, many=True).data)
 
-    @extend_schema(responses=ChainHeadSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @extend_schema(parameters=[ORGANIZATION], responses=ChainHeadSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def head(self, request: Request) -> Response:
         """The last event (sequence number and hash) of each chain: the anchor for model cards."""
         body = []

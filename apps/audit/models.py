@@ -86,6 +86,9 @@ class AuditEvent(models.Model):
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="auditevent_seq_positive"),
         ]
         indexes = [
+            # The list's default order (-id) within one organisation: without it PostgreSQL
+            # walks the primary key backwards through every other tenant's events.
+            models.Index(fields=["organization", "id"], name="auditevent_org_id"),
             models.Index(fields=["organization", "occurred_at"], name="auditevent_org_time"),
             models.Index(
                 fields=["organization", "object_type", "object_id"], name="auditevent_org_object"
@@ -95,3 +98,43 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type} {self.object_label}".strip()
+
+
+class ChainVerification(models.Model):
+    """One re-walk of an organisation's chain, done by a worker: its state and what it found.
+
+    Verifying a long trail takes minutes, so the API shows the last finished verification
+    and asks for a new one instead of walking the chain inside the request.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(max_length=200, blank=True)  # the actor's label
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    intact = models.BooleanField(null=True, blank=True)
+    events = models.PositiveBigIntegerField(default=0)
+    head_seq = models.PositiveBigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, blank=True)
+    broken_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    TENANT_FIELD = "organization"
+
+    class Meta:
+        ordering = ["organization_id", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "status", "-id"], name="chainverify_org_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} of {self.organization_id}: {self.status}"

@@ -9,8 +9,10 @@ from functools import wraps
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from rest_framework import exceptions, status, viewsets
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -179,13 +181,19 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     write_roles: tuple[str, ...] = ()
     action_roles: dict[str, tuple[str, ...]] = {}
     audit_organization_id: int | None = None  # the organisation a refused write targeted
+    # The columns a list returns (related ones as "relation__column"): a list loads only
+    # these, not the large JSON and text it never shows (documents, manifests).
+    list_columns: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
         return actor_for_request(self.request)
 
     def get_queryset(self) -> Any:
-        return scope(super().get_queryset(), self.actor)
+        queryset = scope(super().get_queryset(), self.actor)
+        if self.list_columns and getattr(self, "action", None) == "list":
+            queryset = queryset.only(*self.list_columns)
+        return queryset
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -196,6 +204,33 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         # A refused write is audited on the chain of the organisation it targeted.
         self.audit_organization_id = org_id_of(obj)
         super().check_object_permissions(request, obj)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # An unknown or empty ?format= is a mistake in the request (400 naming the formats),
+        # not a missing resource (DRF's 404) nor a request for the default format.
+        name = self.settings.URL_FORMAT_OVERRIDE
+        given = request.query_params.get(name, None) if name else None
+        try:
+            if given == "":
+                raise Http404
+            return super().perform_content_negotiation(request, force)
+        except (exceptions.NotFound, Http404):
+            if force or given is None:
+                raise
+            formats = sorted({r.format for r in self.get_renderers() if r.format != "api"})
+            raise exceptions.ValidationError(
+                {name: [f"Unknown format; use one of: {', '.join(formats)}."]}
+            ) from None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # An error is JSON in the one error shape, also where the answer would have been a
+        # download (CSV, JSON Lines): a client reads why its export was refused.
+        response = super().handle_exception(exc)
+        renderer = getattr(self.request, "accepted_renderer", None)  # None: negotiation failed
+        if renderer is None or renderer.media_type not in ("application/json", "text/html"):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
     def check_permissions(self, request: Request) -> None:
         # DRF checks roles before it looks for a handler: an operation the endpoint does not

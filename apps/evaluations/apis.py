@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -48,7 +49,9 @@ class SuiteOutputSerializer(serializers.ModelSerializer[EvaluationSuite]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = EvaluationSuite
@@ -70,7 +73,9 @@ class SuiteOutputSerializer(serializers.ModelSerializer[EvaluationSuite]):
 
 
 class SuiteInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     checks = serializers.ListField(child=serializers.CharField())
@@ -100,7 +105,10 @@ class SuiteVersionSerializer(serializers.Serializer[Any]):
 class SuiteApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Versioned suites. A change (PATCH) creates the next version; runs keep theirs."""
 
-    queryset = EvaluationSuite.objects.select_related("organization", "created_by")
+    # The dataset ids of each suite in one query, not one per suite.
+    queryset = EvaluationSuite.objects.select_related(
+        "organization", "created_by"
+    ).prefetch_related(Prefetch("datasets", queryset=DatasetVersion.objects.only("id")))
     serializer_class = SuiteOutputSerializer
     write_roles = DEFINERS
     filterset_fields = ["name", "version"]
@@ -155,7 +163,9 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
     model = serializers.IntegerField(source="model_version.model_id", read_only=True)
     suite_name = serializers.CharField(source="suite.name", read_only=True)
     suite_version = serializers.IntegerField(source="suite.version", read_only=True)
-    started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
+    started_by = serializers.CharField(
+        source="started_by.username", default=None, allow_null=True, read_only=True
+    )
     eta_seconds = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField(
         help_text="queued, running, succeeded, failed, cancelled; or stalled: queued or running "
@@ -230,13 +240,25 @@ class CheckResultSerializer(serializers.ModelSerializer[CheckResult]):
 
 
 class ItemResultSerializer(serializers.ModelSerializer[ItemResult]):
-    specialty = serializers.CharField(source="record.specialty", default=None, read_only=True)
-    mode = serializers.CharField(source="record.mode", default=None, read_only=True)
+    specialty = serializers.CharField(
+        source="record.specialty", default=None, allow_null=True, read_only=True
+    )
+    mode = serializers.CharField(
+        source="record.mode", default=None, allow_null=True, read_only=True
+    )
     # The exact text scored (the record's "context"; `context` is taken by DRF).
-    prompt = serializers.CharField(source="record.context", default=None, read_only=True)
-    options = serializers.JSONField(source="record.options", default=None, read_only=True)
-    generated = serializers.CharField(source="record.generated", default=None, read_only=True)
-    bias = serializers.JSONField(source="record.bias", default=None, read_only=True)
+    prompt = serializers.CharField(
+        source="record.context", default=None, allow_null=True, read_only=True
+    )
+    options = serializers.JSONField(
+        source="record.options", default=None, allow_null=True, read_only=True
+    )
+    generated = serializers.CharField(
+        source="record.generated", default=None, allow_null=True, read_only=True
+    )
+    bias = serializers.JSONField(
+        source="record.bias", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = ItemResult
@@ -280,6 +302,20 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     )
     serializer_class = RunOutputSerializer
     write_roles = RUNNERS
+    # Not the manifests and comparisons (kilobytes each), which only a run's detail shows.
+    list_columns = (
+        *(
+            f
+            for f in RunOutputSerializer.Meta.fields
+            if f not in ("organization", "model", "suite_name", "suite_version", "started_by")
+            and f != "eta_seconds"
+        ),
+        "organization__slug",
+        "model_version__model_id",
+        "suite__name",
+        "suite__version",
+        "started_by__username",
+    )
     filterset_fields = {
         "status": ["exact"],
         "verdict": ["exact"],
@@ -396,7 +432,9 @@ class ScheduleOutputSerializer(serializers.ModelSerializer[Schedule]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    periodic_task = serializers.CharField(source="periodic_task.name", default=None, read_only=True)
+    periodic_task = serializers.CharField(
+        source="periodic_task.name", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Schedule
@@ -417,7 +455,9 @@ class ScheduleOutputSerializer(serializers.ModelSerializer[Schedule]):
 
 
 class ScheduleInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     suite = serializers.IntegerField()
     model = serializers.IntegerField()

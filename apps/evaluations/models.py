@@ -118,7 +118,11 @@ class EvaluationRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["model_version", "suite", "-created_at"])]
+        indexes = [
+            models.Index(fields=["model_version", "suite", "-created_at"]),
+            # The list's default order within one organisation (a page without a sort).
+            models.Index(fields=["organization", "-created_at"], name="run_org_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(progress__gte=0) & models.Q(progress__lte=100),

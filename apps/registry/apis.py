@@ -32,7 +32,9 @@ class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(
+        source="owner.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = AIModel
@@ -54,7 +56,9 @@ class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
 
 
 class AIModelInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     intended_use = serializers.CharField(max_length=TEXT_MAX_LENGTH)
     intended_users = serializers.CharField(
@@ -69,7 +73,9 @@ class AIModelInputSerializer(serializers.Serializer[Any]):
     )
     application_area = serializers.ChoiceField(choices=AIModel.ApplicationArea.choices)
     risk_class = serializers.ChoiceField(choices=AIModel.RiskClass.choices)
-    owner = serializers.CharField(required=False, allow_null=True, help_text="Username")
+    owner = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="Username (blank: none)"
+    )
 
 
 class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -77,6 +83,11 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 
     queryset = AIModel.objects.select_related("organization", "owner")
     serializer_class = AIModelOutputSerializer
+    list_columns = (
+        *(f for f in AIModelOutputSerializer.Meta.fields if f not in ("organization", "owner")),
+        "organization__slug",
+        "owner__username",
+    )
     write_roles = WRITERS
     action_roles = {"destroy": CURATORS}
     filterset_fields = ["application_area", "risk_class", "decision_role"]
@@ -165,11 +176,11 @@ class ModelVersionInputSerializer(serializers.Serializer[Any]):
     version_label = serializers.CharField(max_length=100)
     source_kind = serializers.ChoiceField(choices=ModelVersion.SourceKind.choices)
     hub_id = serializers.CharField(required=False, allow_blank=True, default="")
+    # Blank (a local model) or a full commit; no default: the schema's default must match.
     revision = serializers.RegexField(
-        HEX40,
+        rf"^(?:{HEX40.strip('^$')})?$",
         required=False,
         allow_blank=True,
-        default="",
         error_messages={"invalid": "A hub revision must be a full 40-character commit hash."},
     )
     local_path = serializers.CharField(required=False, allow_blank=True, default="")
@@ -230,6 +241,14 @@ class ModelVersionApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
     queryset = ModelVersion.objects.select_related("model").prefetch_related("dataset_links")
     serializer_class = ModelVersionOutputSerializer
+    list_columns = (
+        *(
+            f
+            for f in ModelVersionOutputSerializer.Meta.fields
+            if f not in ("source", "training_datasets")
+        ),
+        "model__id",
+    )
     write_roles = WRITERS
     filterset_fields = ["model", "lifecycle_stage", "source_kind"]
     ordering_fields = ["created_at", "version_label"]
@@ -283,7 +302,9 @@ class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
 
 
 class DatasetInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH

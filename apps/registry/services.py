@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Organization, User
+from apps.common import filestore
 from apps.common.text import strip_bidi, strip_bidi_values
 from apps.common.uploads import UploadTooLarge, upload_name
 from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
@@ -29,6 +28,7 @@ from apps.registry.models import (
 )
 
 CHUNK = 1024 * 1024
+DATASET_KIND = "datasets"  # dataset files are stored as datasets/<sha256[:2]>/<sha256><ext>
 MODEL_FIELDS = (
     "name",
     "intended_use",
@@ -290,9 +290,8 @@ def dataset_version_create(
             }
         )
     demographics = _check_demographics(demographics or {})
-    media = Path(settings.MEDIA_ROOT)
-    (media / "tmp").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=media / "tmp") as tmp:
+    # Validated in a private local copy; only a valid file reaches the store.
+    with tempfile.TemporaryDirectory(prefix="carealign-upload-") as tmp:
         path, sha256, size = _stream_to_disk(upload, Path(tmp))
         if size == 0:
             raise ValidationError({"file": [f"{path.name} is empty: upload a file with items."]})
@@ -305,14 +304,8 @@ def dataset_version_create(
             # all there is to fix (the first error is the one the reader raised).
             errors = collect_errors(path, fmt=format)
             raise ValidationError({"file": [str(error) for error in errors]}) from None
-        relative = f"datasets/{sha256[:2]}/{sha256}{path.suffix.lower()}"
-        final = media / relative
-        created_file = False
-        if not final.exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(path), final)
-            os.chmod(final, 0o444)
-            created_file = True
+        stored = filestore.store_local_file(DATASET_KIND, path, sha256, path.suffix)
+    relative = stored.name
     try:
         with transaction.atomic():
             Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -346,7 +339,7 @@ def dataset_version_create(
             version.full_clean()
             version.save()
     except Exception:
-        if created_file and not DatasetVersion.objects.filter(sha256=sha256).exists():
-            final.unlink(missing_ok=True)
+        if stored.created and not DatasetVersion.objects.filter(sha256=sha256).exists():
+            filestore.delete_unreferenced(stored.name)
         raise
     return version

@@ -8,7 +8,7 @@ any organisation may verify a card by digest or upload, and learns only what the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpResponse
 from django.urls import reverse
@@ -35,6 +35,7 @@ from worker import tasks
 
 DRAFTERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
 ISSUERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
+_PK = "00000000-0000-4000-8000-000000000000"  # stands for a card's id in a resolved route
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -42,8 +43,10 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
     organization: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    profile_title = serializers.CharField(source="get_profile_display", read_only=True)
-    issued_by = serializers.CharField(source="issued_by.printed_name", default=None)
+    profile_title = serializers.SerializerMethodField()
+    issued_by = serializers.CharField(
+        source="issued_by.printed_name", default=None, allow_null=True
+    )
     sha256 = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
@@ -74,9 +77,18 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
         ]
 
     def _url(self, name: str, **kwargs: Any) -> str:
-        path = reverse(name, kwargs=kwargs)
+        # A list resolves each route once, not once per card and format.
+        context = cast(dict[str, Any], self.context)
+        routes: dict[tuple[str, Any], str] = context.setdefault("_routes", {})
+        key = (name, kwargs.get("fmt"))
+        if key not in routes:
+            routes[key] = reverse(name, kwargs={**kwargs, "pk": _PK})
+        path = routes[key].replace(_PK, str(kwargs["pk"]))
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return str(request.build_absolute_uri(path)) if request else path
+
+    def get_profile_title(self, obj: ModelCard) -> str:
+        return str(CardProfile(obj.profile).label)
 
     def get_sha256(self, obj: ModelCard) -> dict[str, str | None]:
         return {fmt: obj.sha256_of(fmt) or None for fmt in FORMATS}
@@ -99,7 +111,8 @@ class ModelCardInputSerializer(serializers.Serializer[Any]):
 
 class VerifyInputSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(required=False, help_text="The card file (PDF, JSON, XML, MD)")
-    sha256 = serializers.RegexField(SHA256, required=False)
+    # Blank is as good as absent (as an HTML form sends an empty field).
+    sha256 = serializers.RegexField(r"^(?:[0-9a-fA-F]{64})?$", required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("file")) == bool(attrs.get("sha256")):
@@ -152,6 +165,39 @@ class CardFileAlteredError(exceptions.APIException):
     default_code = "card_file_altered"
 
 
+# Some keys of these answers are also attribute names of DRF's Field (label, required, source,
+# help, fields): DRF takes declared fields out of the class, the type stubs do not know it.
+class ProfileFieldSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    reference = serializers.CharField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    source = serializers.CharField()  # type: ignore[assignment]
+    fill_hint = serializers.CharField()
+
+
+class ProfileSectionSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    fields = ProfileFieldSerializer(many=True)  # type: ignore[assignment]
+
+
+class ProfileSerializer(serializers.Serializer[Any]):
+    """A card profile and its fields (the schema of GET /model-cards/profiles/)."""
+
+    profile = serializers.CharField()
+    title = serializers.CharField()
+    reference = serializers.CharField()
+    formats = serializers.ListField(child=serializers.CharField())
+    sections = ProfileSectionSerializer(many=True)
+
+
+class DocumentationFieldSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    help = serializers.CharField()
+
+
 class CardConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "card_state"
@@ -176,6 +222,20 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
 
     queryset = ModelCard.objects.select_related("organization", "issued_by")
     serializer_class = ModelCardOutputSerializer
+    # Not the card's document (tens of kilobytes), which the list never shows.
+    list_columns = (
+        *(
+            f
+            for f in ModelCardOutputSerializer.Meta.fields
+            if f not in ("organization", "profile_title", "sha256", "files", "status_url")
+            and f != "issued_by"
+        ),
+        *(f"{fmt}_sha256" for fmt in FORMATS),
+        "organization__slug",
+        "issued_by__username",
+        "issued_by__first_name",
+        "issued_by__last_name",
+    )
     write_roles = DRAFTERS
     action_roles = {"issue": ISSUERS}
     filterset_fields = ["model", "model_version", "profile", "status"]
@@ -312,7 +372,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         ],
         responses={200: dict},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], filter_backends=[])
     def completeness(self, request: Request) -> Response:
         """Preview a profile's completeness for a model version without drafting a card."""
         data = ModelCardInputSerializer(data=request.query_params)
@@ -328,8 +388,8 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         document = document_build(card=preview, ctx=ctx, status="draft")
         return Response(document["completeness"])
 
-    @extend_schema(responses={200: dict})
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=ProfileSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def profiles(self, request: Request) -> Response:
         """Each profile's fields: required or not, where each comes from, where to fill it."""
         return Response(
@@ -364,7 +424,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
 
 
 class DocumentationOutputSerializer(serializers.ModelSerializer[ModelDocumentation]):
-    updated_by = serializers.CharField(source="updated_by.username", default=None)
+    updated_by = serializers.CharField(source="updated_by.username", default=None, allow_null=True)
 
     class Meta:
         model = ModelDocumentation
@@ -414,8 +474,8 @@ class ModelDocumentationApi(ScopedViewSet):
         )
         return Response(self._out(model))
 
-    @extend_schema(responses={200: dict})
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=DocumentationFieldSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def fields(self, request: Request) -> Response:
         return Response(
             [

@@ -100,6 +100,8 @@ class ModelCard(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            # The list's default order within one organisation (a page without a sort).
+            models.Index(fields=["organization", "-created_at"], name="modelcard_org_created"),
             models.Index(fields=["pdf_sha256"], name="modelcard_pdf_sha256"),
             models.Index(fields=["json_sha256"], name="modelcard_json_sha256"),
             models.Index(fields=["xml_sha256"], name="modelcard_xml_sha256"),

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.apps import apps as django_apps
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from apps.common import filestore
 from apps.common.tenancy import Actor
 from apps.registry.constants import HTI1_DEMOGRAPHIC_VARIABLES
 from apps.registry.models import AIModel, ModelVersion
@@ -208,28 +206,19 @@ def model_documentation_update(
 # --- files ---------------------------------------------------------------------------------
 
 
+def card_file_name(sha256: str, fmt: str) -> str:
+    """The card file's name in the file store (apps/common/filestore.py)."""
+    return filestore.content_name(CARD_MEDIA_DIR, sha256, f".{FORMATS[fmt][0]}")
+
+
 def card_file_path(sha256: str, fmt: str) -> Path:
-    ext = FORMATS[fmt][0]
-    return Path(settings.MEDIA_ROOT) / CARD_MEDIA_DIR / sha256[:2] / f"{sha256}.{ext}"
+    """The card file on this machine (local file storage only, as in `make demo`)."""
+    return Path(filestore.storage().path(card_file_name(sha256, fmt)))
 
 
 def _store(content: bytes, fmt: str) -> str:
-    """Write a file once under its SHA-256 (same bytes, same name); return the digest."""
-    digest = hashlib.sha256(content).hexdigest()
-    path = card_file_path(digest, fmt)
-    if path.is_file():
-        return digest
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".card-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
+    """Store a file once under its SHA-256 (same bytes, same name); return the digest."""
+    return filestore.store_bytes(CARD_MEDIA_DIR, content, f".{FORMATS[fmt][0]}").sha256
 
 
 def render_files(
@@ -554,7 +543,7 @@ def model_card_file(*, card: ModelCard, fmt: str, actor: Actor | None = None) ->
         if fmt == "xml" and card.profile != CardProfile.CHAI:
             raise CardFileMissing("CHAI XML exists for chai-profile cards only.")
         raise CardFileMissing(f"This card has no {fmt} file yet (status {card.status}).")
-    content = card_file_path(digest, fmt).read_bytes()
+    content = filestore.read_bytes(card_file_name(digest, fmt))
     found = hashlib.sha256(content).hexdigest()
     if found != digest:
         _audit(

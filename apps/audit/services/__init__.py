@@ -20,6 +20,11 @@ from apps.audit.services.recording import (
     chain_lock_key,
     user_organization_ids,
 )
+from apps.audit.services.verification import (
+    chain_verification_fail,
+    chain_verification_request,
+    chain_verification_run,
+)
 
 __all__ = [
     "AuditContext",
@@ -28,6 +33,9 @@ __all__ = [
     "audit_permission_denied",
     "audit_record",
     "chain_lock_key",
+    "chain_verification_fail",
+    "chain_verification_request",
+    "chain_verification_run",
     "connect_receivers",
     "current_context",
     "register_audited",

@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.accounts.models import ApiToken, User
 from apps.audit.models import AuditAction
 from apps.audit.services import audit_record
+from apps.common import filestore
 from apps.evaluations.models import (
     CheckResult,
     EvaluationRun,
@@ -206,7 +207,8 @@ def _plan(run: EvaluationRun) -> tuple[list[dict[str, Any]], dict[str, int]]:
     for version in suite.datasets.order_by("pk"):
         targets = suite.dataset_checks.get(str(version.pk)) or suite.checks
         try:
-            read = read_items(version.file.path, fmt=version.format)
+            with filestore.local_copy(str(version.file.name)) as path:
+                read = list(read_items(path, fmt=version.format))
         except (DatasetFormatError, OSError) as exc:
             raise sharding.PlanError(f"dataset version {version.pk}: {exc}") from exc
         for check in targets:

@@ -126,11 +126,23 @@ def test_csv_export_has_one_row_per_event_and_the_filters_apply(
 
 
 def test_verify_reports_each_readable_chain_and_its_head(
-    client_for: Any, personas: Any, history: Any
+    client_for: Any, personas: Any, history: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    body = client_for("auditor").get("/api/v1/audit/verify/").json()
+    # The first call finds no result yet and asks a worker for one (sent on commit).
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        first = client_for("auditor").get("/api/v1/audit/verify/").json()
+    assert len(sent) == 1
+    assert [(b["organization"], b["intact"], b["next"]["status"]) for b in first] == [
+        ("st-example", None, "queued")
+    ]
+    assert first[0]["summary"] == "not verified yet" and first[0]["verified_at"] is None
+
+    with django_capture_on_commit_callbacks(execute=False):
+        body = client_for("auditor").get("/api/v1/audit/verify/").json()
 
     expected = audit_chain_verify(organization_id=personas.org.pk)
+    assert body[0]["verified_at"] and body[0]["next"]["status"] == "queued"
+    del body[0]["verified_at"], body[0]["next"]
     assert body == [
         {
             "organization": "st-example",
