@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts.apis import ApiTokenApi, MembershipApi, OrganizationApi
 from apps.audit.apis import AuditEventApi
 from apps.evaluations.apis import DriftAlertApi, RunApi, ScheduleApi, SuiteApi
+from apps.evaluations.comparison_apis import VersionComparisonApi
 from apps.registry.apis import AIModelApi, DatasetApi, DatasetVersionApi, ModelVersionApi
 from apps.reports.apis import ModelCardApi, ModelDocumentationApi
 
@@ -22,6 +23,7 @@ router.register("suites", SuiteApi, basename="suite")
 router.register("runs", RunApi, basename="run")
 router.register("schedules", ScheduleApi, basename="schedule")
 router.register("drift-alerts", DriftAlertApi, basename="drift-alert")
+router.register("version-comparisons", VersionComparisonApi, basename="version-comparison")
 router.register("model-cards", ModelCardApi, basename="model-card")
 router.register("model-documentation", ModelDocumentationApi, basename="model-documentation")
 
