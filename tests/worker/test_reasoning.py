@@ -66,3 +66,40 @@ def test_cost_table_adds_up():
 def test_cost_table_refuses_an_unpriced_device():
     with pytest.raises(ValueError, match="no hourly price for device 'tpu'"):
         cost_table({"direct": (1, 1, 1.0)}, device="tpu", prices={"gpu": 1.0}, currency="USD")
+
+
+def test_reasoning_study_runs_both_modes_on_the_tiny_model(tiny):
+    from tests.worker.conftest import make_items
+    from worker.engine.reasoning import StudyConfig, reasoning_study
+    from worker.engine.scoring import Scorer
+    from worker.engine.stats import wilson_interval
+
+    items = [i for i in make_items(12, seed=3) if i.task == "mcq"]
+    config = StudyConfig(direct_max_new_tokens=4, reasoning_max_new_tokens=12, min_n=5)
+    report = reasoning_study(Scorer(tiny, batch_size=4), items, config=config)
+    direct, reasoning = report["modes"]["direct"], report["modes"]["reasoning"]
+    assert direct["n"] == reasoning["n"] == len(items)
+    # Accuracy intervals are Wilson intervals of the counted outcomes.
+    for mode in (direct, reasoning):
+        expected = wilson_interval(mode["correct"], mode["n"])
+        assert (mode["low"], mode["high"]) == (expected.low, expected.high)
+    # Every item keeps both texts for clinicians, and what the parsers made of them.
+    assert len(report["items"]) == len(items)
+    first = report["items"][0]
+    assert first["reasoning"]["prompt"].endswith("single best option.")
+    assert isinstance(first["reasoning"]["text"], str)
+    unparsed = sum(r["reasoning"]["chosen"] is None for r in report["items"])
+    assert reasoning["unparseable"] == unparsed
+    # The random tiny model answers noise, and the report says so instead of a finding.
+    assert reasoning["noise"] and "noise" in reasoning["noise"]
+    # The paired comparison covers exactly the items, and the cost table adds up.
+    overall = next(r for r in report["comparison"]["rows"] if r["dimension"] == "overall")
+    assert overall["n"] == len(items)
+    costs = {c["mode"]: c for c in report["costs"]}
+    assert costs["reasoning"]["items"] == len(items)
+    assert costs["reasoning"]["cost_per_1000_items"] == pytest.approx(
+        costs["reasoning"]["wall_seconds"] / len(items) * 1000 / 3600 * 0.05
+    )
+    assert costs["reasoning"]["tokens_per_item"] == costs["reasoning"]["generated_tokens"] / len(
+        items
+    )
