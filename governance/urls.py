@@ -13,6 +13,7 @@ from apps.accounts.apis import (
 )
 from apps.audit.apis import AuditEventApi
 from apps.evaluations.apis import DriftAlertApi, RunApi, ScheduleApi, SuiteApi
+from apps.evaluations.comparison_apis import VersionComparisonApi
 from apps.registry.apis import AIModelApi, DatasetApi, DatasetVersionApi, ModelVersionApi
 from apps.reports.apis import ModelCardApi, ModelDocumentationApi
 
@@ -32,6 +33,7 @@ router.register("suites", SuiteApi, basename="suite")
 router.register("runs", RunApi, basename="run")
 router.register("schedules", ScheduleApi, basename="schedule")
 router.register("drift-alerts", DriftAlertApi, basename="drift-alert")
+router.register("version-comparisons", VersionComparisonApi, basename="version-comparison")
 router.register("model-cards", ModelCardApi, basename="model-card")
 router.register("model-documentation", ModelDocumentationApi, basename="model-documentation")
 

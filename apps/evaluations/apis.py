@@ -425,6 +425,17 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
                 raise serializers.ValidationError(
                     {"a" if run is a else "b": [f"Run {run.pk} is {run.status}, not succeeded."]}
                 )
+        if a.suite_id != b.suite_id:
+            # Different suite versions score different items or thresholds: a "regression"
+            # between them would be an artefact of the change, not of the model.
+            raise serializers.ValidationError(
+                {
+                    "b": [
+                        f"Run {a.pk} used {a.suite} and run {b.pk} used {b.suite}: only runs "
+                        "of the same suite version are compared."
+                    ]
+                }
+            )
         return Response(selectors.run_comparison(previous=a, run=b))
 
 

@@ -150,6 +150,17 @@ def test_results_and_comparison_of_two_runs(client_for: Any, world: dict[str, An
     assert api.get("/api/v1/runs/compare/", {"a": world["run"].pk}).status_code == 400
 
 
+def test_runs_of_different_suite_versions_are_not_compared(
+    client_for: Any, world: dict[str, Any], personas: Any
+) -> None:
+    other = finished_run(quick_suite(personas.org, name="Other"), world["version"], accuracy=0.1)
+    response = client_for("auditor").get(
+        "/api/v1/runs/compare/", {"a": world["run"].pk, "b": other.pk}
+    )
+    assert response.status_code == 400
+    assert "only runs of the same suite version are compared" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(("role", "status"), [("auditor", 403), ("model_developer", 200)])
 def test_who_may_cancel_a_run(
     role: str, status: int, client_for: Any, world: dict[str, Any]
