@@ -17,12 +17,12 @@ which), else "no_significant_change".
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from worker.engine.intervals import paired_difference
 from worker.engine.stats import CONFIDENCE_LEVEL, holm_adjust, mcnemar, wilson_interval
 
 Decision = Literal["improved", "regressed", "no_significant_change", "insufficient_data"]
@@ -55,43 +55,16 @@ def newcombe_paired_interval(
 ) -> PairedInterval:
     """Interval for p1 - p2 from a paired 2x2 table (Newcombe 1998, method 10).
 
-    `first_only` counts units where the first classification succeeded and the second failed.
-    p1 = (both + first_only) / n, p2 = (both + second_only) / n. Each marginal gets its Wilson
-    interval; the correlation correction phi uses Newcombe's continuity-corrected numerator.
+    `first_only` counts units where the first classification succeeded and the second failed;
+    the interval itself is `intervals.paired_difference`, fed the table as paired outcomes.
     """
     counts = (both, first_only, second_only, neither)
     if any(c < 0 for c in counts):
         raise ValueError(f"counts must be >= 0, got {counts}")
-    a, b, c, d = counts
-    n = a + b + c + d
-    if n == 0:
-        return PairedInterval(None, None, None, 0, level=level)
-    p1, p2 = (a + b) / n, (a + c) / n
-    w1 = wilson_interval(a + b, n, confidence_level=level)
-    w2 = wilson_interval(a + c, n, confidence_level=level)
-    l1, u1, l2, u2 = (
-        float(w1.low or 0),
-        float(w1.high or 0),
-        float(w2.low or 0),
-        float(w2.high or 0),
-    )
-    denominator = (a + b) * (c + d) * (a + c) * (b + d)
-    numerator = a * d - b * c
-    if numerator > n / 2:
-        corrected = numerator - n / 2
-    elif numerator < 0:
-        corrected = float(numerator)
-    else:
-        corrected = 0.0
-    phi = corrected / math.sqrt(denominator) if denominator > 0 else 0.0
-    diff = p1 - p2
-    low = diff - math.sqrt(
-        max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2)
-    )
-    high = diff + math.sqrt(
-        max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
-    )
-    return PairedInterval(diff, max(-1.0, low), min(1.0, high), n, level=level)
+    first = [True] * (both + first_only) + [False] * (second_only + neither)
+    second = [True] * both + [False] * first_only + [True] * second_only + [False] * neither
+    found = paired_difference(first, second, level=level)
+    return PairedInterval(found.value, found.low, found.high, found.n, level=level)
 
 
 @dataclass(frozen=True)

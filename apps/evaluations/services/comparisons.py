@@ -18,6 +18,7 @@ from apps.common.tenancy import Actor, scope
 from apps.evaluations import selectors
 from apps.evaluations.models import EvaluationRun, EvaluationSuite, ItemResult
 from apps.registry.models import ModelVersion
+from worker.engine.choice import PRIOR_SUFFIX
 from worker.engine.compare import Outcome, compare_versions, generalisation_map
 
 REPORT_FORMAT = "carealign.version-comparison/1"
@@ -58,9 +59,12 @@ def _latest_succeeded(version: ModelVersion, suite: EvaluationSuite) -> Evaluati
 
 def run_outcomes(run: EvaluationRun) -> tuple[dict[str, Outcome], dict[str, str]]:
     """Item-level correctness of a run keyed by check/item/language, and each key's check."""
-    rows: QuerySet[ItemResult, tuple[str, str, str, str, bool]] = ItemResult.objects.filter(
-        run=run
-    ).values_list("check_name", "item_id", "language", "group", "correct")
+    # Option-prior twins (the options without the question) are baselines, not items.
+    rows: QuerySet[ItemResult, tuple[str, str, str, str, bool]] = (
+        ItemResult.objects.filter(run=run)
+        .exclude(item_id__endswith=PRIOR_SUFFIX)
+        .values_list("check_name", "item_id", "language", "group", "correct")
+    )
     outcomes: dict[str, Outcome] = {}
     check_of: dict[str, str] = {}
     for check, item_id, language, group, correct in rows:

@@ -40,6 +40,23 @@ def _items(run: Any, spec: dict[str, list[bool]]) -> None:
         for specialty, outcomes in spec.items()
         for i, correct in enumerate(outcomes)
     )
+    # Each item's option-prior twin is stored beside it; the comparison must ignore them.
+    ItemResult.objects.bulk_create(
+        ItemResult(
+            run=run,
+            shard_index=0,
+            check_name="knowledge",
+            item_id=f"{specialty}-{i}::prior",
+            language="en",
+            group=specialty,
+            correct=not correct,
+            chosen="A",
+            gold=["A"],
+            record={},
+        )
+        for specialty, outcomes in spec.items()
+        for i, correct in enumerate(outcomes)
+    )
 
 
 @pytest.fixture
