@@ -40,6 +40,7 @@ def tenant_rows(org: Organization, n: int, *, blob_kb: int = 4, tag: str = "") -
         ApiToken(
             organization=org,
             created_by=users[i],
+            holder=users[i],
             name=f"t{i}",
             role=Role.AUDITOR,
             prefix=hashlib.sha256(f"{tag}p{i}".encode()).hexdigest()[:12],

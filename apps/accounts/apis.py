@@ -163,6 +163,9 @@ class ApiTokenApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         "last_used_at",
         "organization__slug",
         "created_by__username",
+        "holder__username",
+        "holder__first_name",
+        "holder__last_name",
     )
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)

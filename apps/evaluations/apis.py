@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
+from django.db.models.fields.json import KT
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -217,6 +218,9 @@ class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
         return selectors.run_display_status(run)
 
     def get_reproduced(self, run: EvaluationRun) -> bool | None:
+        if hasattr(run, "rerun_reproduced"):  # a list: read from the manifest in the database
+            value = run.rerun_reproduced
+            return None if value is None else str(value).lower() in ("true", "1")
         found = (run.manifest or {}).get("rerun_of") or {}
         return found.get("reproduced") if isinstance(found, dict) else None
 
@@ -308,7 +312,7 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
             f
             for f in RunOutputSerializer.Meta.fields
             if f not in ("organization", "model", "suite_name", "suite_version", "started_by")
-            and f != "eta_seconds"
+            and f not in ("eta_seconds", "reproduced")
         ),
         "organization__slug",
         "model_version__model_id",
@@ -328,6 +332,13 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
         "created_at": ["gte", "lte"],
     }
     ordering_fields = ["created_at", "finished_at", "status"]
+
+    def get_queryset(self) -> Any:
+        runs = super().get_queryset()
+        if self.action == "list":
+            # Whether a rerun reproduced, from the manifest in the database (not loaded).
+            runs = runs.annotate(rerun_reproduced=KT("manifest__rerun_of__reproduced"))
+        return runs
 
     def get_serializer_class(self) -> Any:
         return RunDetailSerializer if self.action == "retrieve" else RunOutputSerializer

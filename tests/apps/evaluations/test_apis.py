@@ -339,6 +339,9 @@ def test_a_rerun_links_to_its_original_and_says_it_reproduced(
     assert again["rerun_of"] == original and again["status"] == "succeeded"
     assert (again["seed"], again["shard_size"]) == (3, 8)
     assert again["reproduced"] is True, again["manifest"]["rerun_of"]["differences"]
+    # The list says the same without loading manifests.
+    listed = {r["id"]: r for r in api.get("/api/v1/runs/").json()["results"]}
+    assert listed[again["id"]]["reproduced"] is True and listed[original]["reproduced"] is None
     assert again["manifest"]["rerun_of"] == {
         "run": original,
         "reproduced": True,

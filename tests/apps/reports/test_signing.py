@@ -177,7 +177,7 @@ def test_an_uploaded_key_pair_is_checked_and_used(
 
 def test_issue_task_has_a_stable_name_and_ignores_redelivery(world: World, draft: Any) -> None:
     assert tasks.model_card_issue.name == "worker.tasks.model_card_issue"
-    card = model_card_issue_request(card=draft(world.version, "hti1"), user=None, enqueue=False)
+    card = model_card_issue_request(card=draft(world.version, "hti1"), user=None)
     assert card.status == Status.ISSUING
     done = model_card_issue_finish(card_id=str(card.pk), generation=card.generation)
     assert done is not None and done.status == Status.ISSUED
@@ -242,7 +242,7 @@ def test_a_failed_issue_render_leaves_a_failed_card_and_no_issued_one(
     def broken(document: dict[str, Any], **kwargs: Any) -> bytes:
         raise apps.reports.pdf.RenderError("render exceeded 60 s")
 
-    card = model_card_issue_request(card=draft(world.version, "hti1"), user=None, enqueue=False)
+    card = model_card_issue_request(card=draft(world.version, "hti1"), user=None)
     monkeypatch.setattr(apps.reports.pdf, "render_pdf", broken)
     failed = model_card_issue_finish(card_id=str(card.pk), generation=card.generation)
     assert failed is not None and failed.status == Status.FAILED
