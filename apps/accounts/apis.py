@@ -231,7 +231,9 @@ class ServiceAccountOutputSerializer(serializers.ModelSerializer[ServiceAccount]
 
 
 class ServiceAccountInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(
         choices=[c for c in Role.choices if c[0] != Role.ADMIN],
@@ -368,7 +370,9 @@ class InvitationOutputSerializer(serializers.ModelSerializer[Invitation]):
 
 
 class InvitationInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 

@@ -12,6 +12,8 @@ signed file stays PDF/A-3b and the bytes WeasyPrint wrote are covered unchanged.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import hashlib
 import io
@@ -155,9 +157,8 @@ def sign_pdf(content: bytes, key: OrgKey, *, reason: str, location: str) -> byte
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    out = signers.PdfSigner(meta, signer, new_field_spec=fields.SigFieldSpec(SIG_FIELD)).sign_pdf(
-        writer, in_place=False
-    )
+    pdf_signer = signers.PdfSigner(meta, signer, new_field_spec=fields.SigFieldSpec(SIG_FIELD))
+    out = _off_any_loop(lambda: pdf_signer.sign_pdf(writer, in_place=False))
     return bytes(out.getvalue())
 
 
@@ -187,6 +188,17 @@ class SignatureCheck:
     detail: str = ""
 
 
+def _off_any_loop(call: Any) -> Any:
+    """Run pyHanko's synchronous API, which calls asyncio.run(): in a thread of its own when
+    this thread already runs an event loop (an ASGI server, a browser-test driver)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 def check_pdf(content: bytes) -> SignatureCheck:
     """The PDF's card signature: intact, covering the whole file, and the signing cert."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -204,7 +216,7 @@ def check_pdf(content: bytes) -> SignatureCheck:
     cert = embedded.signer_cert
     trust = ValidationContext(trust_roots=[cert], allow_fetching=False)
     try:
-        status = validate_pdf_signature(embedded, trust)
+        status = _off_any_loop(lambda: validate_pdf_signature(embedded, trust))
     except Exception as exc:
         return SignatureCheck(present=True, detail=f"the signature cannot be validated: {exc}")
     covers = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"

@@ -52,7 +52,9 @@ class StudyOutputSerializer(serializers.ModelSerializer[PreferenceStudy]):
 
 
 class StudyInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_COMMENT

@@ -213,7 +213,9 @@ class SignOffApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 class StageRequirementSerializer(serializers.Serializer[Any]):
     stage = serializers.ChoiceField(choices=Stage.choices)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
-    organization = serializers.CharField(required=False, help_text="Organisation slug")
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
+    )
 
 
 class StageRequirementOutputSerializer(serializers.Serializer[Any]):

@@ -76,7 +76,10 @@ def test_orm_update_delete_and_flush_are_refused_three_of_three(chain: list[Audi
                 attempt()
             outcomes.append("done")
         except (IntegrityError, CommandError) as exc:
-            assert "append-only" in f"{exc} {exc.__cause__}"
+            # TRUNCATE of every table meets the audit trigger or the card table's (which also
+            # refuses TRUNCATE), whichever PostgreSQL reaches first.
+            message = f"{exc} {exc.__cause__}"
+            assert "append-only" in message or "cannot be truncated" in message, message
             outcomes.append("refused")
 
     assert outcomes == ["refused"] * 3

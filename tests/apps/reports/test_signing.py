@@ -249,3 +249,22 @@ def test_a_failed_issue_render_leaves_a_failed_card_and_no_issued_one(
     assert failed.error == "issue failed: RenderError: render exceeded 60 s"
     assert failed.document is None and failed.issued_at is None
     assert not ModelCard.objects.filter(status=Status.ISSUED).exists()
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop(world: World, draft: Any) -> None:
+    # pyHanko's synchronous API calls asyncio.run(); an ASGI server or a browser-test driver
+    # already runs a loop in this thread.
+    import asyncio
+
+    unsigned = model_card_file(card=draft(world.version, "payer"), fmt="pdf").content
+    key = signing.org_key(
+        organization_id=world.model.organization_id, organization_name="St Example Hospital"
+    )
+
+    async def inside() -> tuple[Any, Any]:
+        signed = signing.sign_pdf(unsigned, key, reason="test", location="test")
+        return signing.check_pdf(unsigned), signing.check_pdf(signed)
+
+    before, after = asyncio.run(inside())
+    assert not before.present
+    assert after.present and after.intact and after.covers_whole_file
