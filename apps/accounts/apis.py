@@ -369,11 +369,20 @@ class InvitationOutputSerializer(serializers.ModelSerializer[Invitation]):
         ]
 
 
+class TextOnlyField(serializers.CharField):
+    """A string field that refuses a JSON number or boolean instead of turning it into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class InvitationInputSerializer(serializers.Serializer[Any]):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
-    username = serializers.CharField(max_length=150)
+    username = TextOnlyField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
 

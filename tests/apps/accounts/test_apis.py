@@ -237,3 +237,11 @@ def test_an_admin_can_step_down_once_another_admin_exists(client_for, personas):
 
     assert response.status_code == 200
     assert response.json()["role"] == "auditor"
+
+
+def test_an_invitation_refuses_a_number_as_username(client_for: Any) -> None:
+    response = client_for("admin").post(
+        "/api/v1/invitations/", {"username": 0, "role": "auditor"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["username"] == ["Not a valid string."]
