@@ -178,6 +178,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.signoffs",
     "apps.portal",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client, RequestFactory
 
 from apps.accounts.models import Organization, User
-from apps.common.management.commands.demo import FIXTURES, Command
+from apps.demo.management.commands.demo import FIXTURES, Command
 
 pytestmark = pytest.mark.django_db
 
