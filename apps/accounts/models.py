@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from apps.common.roles import Role as Role  # re-exported: the vocabulary lives in common
+
 
 class User(AbstractUser):
     """A person who signs in: compliance officer, developer, reviewer, auditor or admin."""
@@ -17,6 +19,10 @@ class User(AbstractUser):
     @property
     def is_service_account(self) -> bool:
         return hasattr(self, "service_account")
+
+    def organization_roles(self) -> dict[int, str]:
+        """Organisation id -> this user's role there (what apps.common.tenancy's Actor holds)."""
+        return dict(self.memberships.values_list("organization_id", "role"))
 
 
 class Organization(models.Model):
@@ -39,14 +45,6 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
-    MODEL_DEVELOPER = "model_developer", "Model developer"
-    CLINICAL_REVIEWER = "clinical_reviewer", "Clinical reviewer"
-    AUDITOR = "auditor", "Auditor"
 
 
 class Membership(models.Model):

@@ -19,8 +19,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.accounts.models import Membership, Role
 from apps.common.api import roles_for_action
+from apps.common.roles import Role
 from apps.common.tenancy import Actor, actor_for_request, org_id_of, scope
 
 ADMIN_WRITERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
@@ -60,9 +60,11 @@ def writer_actor(request: HttpRequest) -> Actor:
 
 
 def users_visible_to(actor: Actor) -> QuerySet[Any]:
-    """Users who share an organisation with the actor."""
-    members = scope(Membership.objects.all(), actor).values("user_id")
-    return get_user_model().objects.filter(pk__in=members)
+    """Users who share an organisation with the actor (through the user model's
+    `memberships`, as apps.accounts defines them: this module imports no domain app)."""
+    users = get_user_model()._default_manager
+    members = users.filter(memberships__organization_id__in=actor.org_ids).values("pk")
+    return users.filter(pk__in=members)
 
 
 class RulesForm(forms.ModelForm):  # type: ignore[type-arg]

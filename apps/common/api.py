@@ -16,12 +16,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.models import Organization, Role
 from apps.common.models import IdempotencyKey
 from apps.common.parsers import check_request_text
-from apps.common.tenancy import Actor, actor_for_request, org_id_of, scope
-
-ALL_ROLES = tuple(Role.values)
+from apps.common.roles import ALL_ROLES as ALL_ROLES  # re-exported for the apps' views
+from apps.common.roles import Role
+from apps.common.tenancy import Actor, actor_for_request, org_id_of, scope, tenant_model
 
 
 class IdempotencyConflict(exceptions.APIException):
@@ -247,12 +246,14 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             self.audit_organization_id = organization_id
             raise exceptions.PermissionDenied(refusal_message(roles))
 
-    def write_organization(self, slug: str | None) -> Organization:
-        """The organisation a new object goes to: named by slug, or the caller's only one."""
+    def write_organization(self, slug: str | None) -> Any:
+        """The organisation a new object goes to: named by slug, or the caller's only one
+        (an instance of the tenant model, apps.accounts.models.Organization)."""
+        organizations = tenant_model()._default_manager
         roles = roles_for_action(self, getattr(self, "action", None), self.request.method)
         allowed = [org for org, role in self.actor.roles.items() if role in roles]
         if slug:
-            org = Organization.objects.filter(slug=slug, id__in=self.actor.org_ids).first()
+            org = organizations.filter(slug=slug, id__in=self.actor.org_ids).first()
             if org is None:
                 raise exceptions.ValidationError({"organization": [f"No organisation {slug!r}."]})
             if org.pk not in allowed:
@@ -260,7 +261,7 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
                 raise exceptions.PermissionDenied(RolePermission.message)
             return org
         if len(allowed) == 1:
-            return Organization.objects.get(pk=allowed[0])
+            return organizations.get(pk=allowed[0])
         raise exceptions.ValidationError(
             {"organization": ["You belong to several organisations: name one by its slug."]}
         )

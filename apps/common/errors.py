@@ -15,6 +15,8 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.common.signals import write_refused
+
 
 def _flatten(detail: Any) -> str:
     if isinstance(detail, dict):
@@ -30,9 +32,9 @@ def _audit_refused_write(exc: exceptions.PermissionDenied, context: dict[str, An
     request = context.get("request")
     if request is None or request.method in SAFE_METHODS or not request.user.is_authenticated:
         return
-    from apps.audit.services import audit_permission_denied  # audit builds on common
-
-    audit_permission_denied(
+    # The audit app receives it (apps.audit.services.capture): audit builds on common.
+    write_refused.send(
+        sender=exception_handler,
         request=request,
         organization_id=getattr(context.get("view"), "audit_organization_id", None),
         reason=_flatten(exc.detail),

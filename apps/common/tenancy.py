@@ -2,14 +2,22 @@
 
 Views, admin and selectors call `scope()`; none filters by organisation by hand. Each tenant
 model names the path to its organisation in `TENANT_FIELD`.
+
+This is the ground floor: it imports no domain app. Who holds which role comes from the
+objects themselves: the user model's `organization_roles()` (and its `memberships`, for the
+admin's user choices), and an API token (DRF's `request.auth`) of the `Credential` shape; the
+tenant model (the organisation) is named by the CAREALIGN_TENANT_MODEL setting, as Django
+names the user model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
@@ -49,13 +57,26 @@ class Actor:
 SYSTEM = Actor()
 
 
-def actor_for_user(user: Any) -> Actor:
-    from apps.accounts.models import Membership
+@runtime_checkable
+class Credential(Protocol):
+    """An API token as authentication leaves it on `request.auth`: it acts for its holder, in
+    one organisation, with its own role (apps.accounts.models.ApiToken)."""
 
+    holder: Any
+    organization_id: int
+    role: str
+    prefix: str
+
+
+def tenant_model() -> type[models.Model]:
+    """The organisation model (settings.CAREALIGN_TENANT_MODEL, "app_label.Model")."""
+    return apps.get_model(settings.CAREALIGN_TENANT_MODEL)
+
+
+def actor_for_user(user: Any) -> Actor:
     if user is None or not user.is_authenticated:
         return Actor()
-    roles = dict(Membership.objects.filter(user=user).values_list("organization_id", "role"))
-    return Actor(user=user, roles=roles)
+    return Actor(user=user, roles=user.organization_roles())
 
 
 def actor_for_request(request: HttpRequest) -> Actor:
@@ -63,10 +84,8 @@ def actor_for_request(request: HttpRequest) -> Actor:
     cached = getattr(request, "_carealign_actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from apps.accounts.models import ApiToken
-
     auth = getattr(request, "auth", None)
-    if isinstance(auth, ApiToken):
+    if isinstance(auth, Credential):
         actor = Actor(user=auth.holder, token=auth, roles={auth.organization_id: auth.role})
     else:
         actor = actor_for_user(getattr(request, "user", None))

@@ -17,12 +17,14 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 from apps.audit.constants import REDACTED
 from apps.audit.models import AuditAction
 from apps.audit.services.recording import (
+    audit_permission_denied,
     audit_record,
     jsonable,
     label_of,
     type_name,
     user_organization_ids,
 )
+from apps.common.signals import write_refused
 from apps.common.tenancy import Actor, actor_for_user, org_id_of
 
 
@@ -250,9 +252,16 @@ def _on_locked_out(
         )
 
 
+def _on_write_refused(
+    sender: Any, *, request: Any, organization_id: Any, reason: str, **_: Any
+) -> None:
+    audit_permission_denied(request=request, organization_id=organization_id, reason=reason)
+
+
 def connect_receivers() -> None:
     from axes.signals import user_locked_out
 
+    write_refused.connect(_on_write_refused, dispatch_uid="audit:write_refused")
     user_locked_out.connect(_on_locked_out, dispatch_uid="audit:locked_out")
     user_logged_in.connect(_on_login, dispatch_uid="audit:login")
     user_logged_out.connect(_on_logout, dispatch_uid="audit:logout")
