@@ -1,10 +1,10 @@
-"""factory_boy factories for the domain; personas are built from these in conftest.py."""
+"""Registry: models, versions and datasets as rows (dataset files are uploaded through
+the API or `apps.registry.services` by the tests that need them)."""
 
 from __future__ import annotations
 
 import factory
 
-from apps.accounts.models import Membership, Organization, Role, User
 from apps.registry.models import (
     AIModel,
     Dataset,
@@ -12,41 +12,7 @@ from apps.registry.models import (
     ModelVersion,
     ModelVersionDataset,
 )
-
-
-class OrganizationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Organization
-
-    name = factory.Sequence(lambda n: f"Organisation {n}")
-    slug = factory.Sequence(lambda n: f"org-{n}")
-    kind = Organization.Kind.PROVIDER
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
-    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
-        if create:
-            obj.save()
-
-
-class MembershipFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Membership
-
-    user = factory.SubFactory(UserFactory)
-    organization = factory.SubFactory(OrganizationFactory)
-    role = Role.COMPLIANCE_OFFICER
+from tests.factories.accounts import OrganizationFactory
 
 
 class AIModelFactory(factory.django.DjangoModelFactory):
@@ -109,5 +75,8 @@ class ModelVersionDatasetFactory(factory.django.DjangoModelFactory):
         model = ModelVersionDataset
 
     model_version = factory.SubFactory(ModelVersionFactory)
-    dataset_version = factory.SubFactory(DatasetVersionFactory)
+    dataset_version = factory.SubFactory(
+        DatasetVersionFactory,
+        dataset__organization=factory.SelfAttribute("...model_version.model.organization"),
+    )
     role = ModelVersionDataset.Role.FINE_TUNING
