@@ -50,7 +50,7 @@ def setup_django(tmp: Path) -> str:
 def build_data(rows: int) -> Any:
     """A documented model, two runs of 4 checks with `rows` extra groups and items."""
     from apps.accounts.models import Organization
-    from tests.apps.reports.conftest import make_world
+    from tests.builders.reports import make_world
 
     org = Organization.objects.create(
         name="St Example Hospital", slug="st-example-bench", kind=Organization.Kind.PROVIDER

@@ -12,13 +12,19 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Organization, Role, User
+
+# Kept importable from here until tests/apps/portal/test_browser*.py import tests.builders.
+from tests.factories import PASSWORD as PASSWORD
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+# Fixtures shared across the apps' tests (the tiny model and real workers; the model world
+# and its cards), from tests/builders/: a test module never imports a conftest.
+pytest_plugins = ["tests.builders.workers", "tests.builders.cards"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="carealign-hf-"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-PASSWORD = "correct horse battery staple"
 # Besides the audit trail, tables whose triggers refuse TRUNCATE (switched off for flushes).
 # Tables whose triggers refuse UPDATE, DELETE or TRUNCATE (audit, cards: reports 0003, sign-offs).
 APPEND_ONLY_TABLES = (

@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.builders.items import make_items
 from worker.engine.loading import LoadedModel, ModelSpec, load_model
 from worker.engine.tiny import make_tiny_model
 from worker.engine.types import Item
-
-_WORDS = [
-    "patient",
-    "diagnosis",
-    "treatment",
-    "fever",
-    "cough",
-    "pneumonia",
-    "asthma",
-    "insulin",
-    "metformin",
-    "kidney",
-    "liver",
-    "heart",
-    "blood",
-    "pressure",
-    "infection",
-    "antibiotic",
-    "dose",
-    "emergency",
-    "hospital",
-    "symptom",
-    "stroke",
-    "sepsis",
-    "migraine",
-    "warfarin",
-    "heparin",
-    "fracture",
-    "anemia",
-    "nausea",
-    "headache",
-    "dizziness",
-]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,34 +41,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny(tiny_model_dir: Path) -> LoadedModel:
     return load_model(ModelSpec(str(tiny_model_dir)))
-
-
-def _phrase(rng: random.Random, low: int, high: int) -> str:
-    return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(low, high)))
-
-
-def make_items(n: int = 20, seed: int = 0) -> list[Item]:
-    """Items of different lengths with multi-token options, passages, fct and multi-gold."""
-    rng = random.Random(seed)
-    items = []
-    for i in range(n):
-        letters = "ABCDE"[: rng.randint(2, 5)]
-        options = {letter: _phrase(rng, 1, 6) for letter in letters}
-        gold: tuple[str, ...] = (rng.choice(letters),)
-        if i % 7 == 3:
-            gold = tuple(sorted({*gold, letters[0]}))
-        items.append(
-            Item(
-                id=f"item-{i}",
-                question=_phrase(rng, 3, 60) + "?",
-                options=options,
-                gold=gold,
-                context=(_phrase(rng, 5, 30),) if i % 4 == 0 else (),
-                task="fct" if i % 5 == 2 else "mcq",
-                proposed=letters[-1] if i % 5 == 2 else None,
-            )
-        )
-    return items
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_cost_table_refuses_an_unpriced_device():
 
 
 def test_reasoning_study_runs_both_modes_on_the_tiny_model(tiny):
-    from tests.worker.conftest import make_items
+    from tests.builders.items import make_items
     from worker.engine.reasoning import StudyConfig, reasoning_study
     from worker.engine.scoring import Scorer
     from worker.engine.stats import wilson_interval

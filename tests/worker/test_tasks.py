@@ -73,7 +73,7 @@ def test_beat_runs_the_sweeper_every_minute() -> None:
 
 @pytest.fixture
 def shard(personas: Any) -> RunShard:
-    from tests.apps.evaluations.conftest import quick_suite
+    from tests.builders.evaluations import quick_suite
     from tests.factories import AIModelFactory, ModelVersionFactory
 
     suite = quick_suite(personas.org)
@@ -116,19 +116,3 @@ def test_a_transient_error_is_retried(shard: RunShard, monkeypatch: Any) -> None
     assert tasks.shard_process.apply(args=[shard.pk], throw=False).get() == "done"
     assert [call["shard_id"] for call in calls] == [shard.pk, shard.pk]
     assert EvaluationRun.objects.get(pk=shard.run_id).status == "running"
-
-
-@pytest.mark.django_db
-def test_the_test_delay_hook_is_read_only_from_the_environment(
-    shard: RunShard, monkeypatch: Any
-) -> None:
-    seen: list[float] = []
-    monkeypatch.setattr(
-        tasks.services,
-        "shard_process",
-        lambda **kw: seen.append(kw["delay_per_batch"]) or ShardOutcome("x"),
-    )
-    tasks.shard_process.apply(args=[shard.pk])
-    monkeypatch.setenv("CAREALIGN_TEST_SHARD_DELAY", "0.25")
-    tasks.shard_process.apply(args=[shard.pk])
-    assert seen == [0.0, 0.25]

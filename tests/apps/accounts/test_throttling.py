@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from apps.audit.models import AuditAction, AuditEvent
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

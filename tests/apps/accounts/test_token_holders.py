@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from apps.accounts.models import ApiToken, Membership, Role, ServiceAccount
 from apps.audit.models import AuditEvent
 from apps.registry.models import AIModel
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

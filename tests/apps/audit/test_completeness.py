@@ -18,7 +18,7 @@ from apps.audit.models import AuditAction, AuditEvent
 from apps.audit.selectors import record_from_row
 from apps.audit.services import context
 from apps.registry.models import AIModel
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
 from tests.factories import AIModelFactory, DatasetFactory, DatasetVersionFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import Client
 
 from apps.accounts.models import Membership, Role
 from apps.accounts.services import api_token_create
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
 from tests.factories import (
     AIModelFactory,
     DatasetFactory,

@@ -8,7 +8,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from apps.evaluations.models import DriftAlert, EvaluationRun, EvaluationSuite, ItemResult
-from tests.apps.evaluations.conftest import EvalSetup, finished_run, quick_suite
+from tests.builders.evaluations import EvalSetup, finished_run, quick_suite
 from tests.factories import AIModelFactory, DatasetVersionFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db

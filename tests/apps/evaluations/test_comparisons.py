@@ -10,7 +10,7 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from apps.audit.models import AuditEvent
 from apps.evaluations.models import ItemResult
 from apps.registry.models import ModelVersionDataset
-from tests.apps.evaluations.conftest import finished_run, quick_suite
+from tests.builders.evaluations import finished_run, quick_suite
 from tests.factories import (
     AIModelFactory,
     DatasetVersionFactory,

@@ -11,7 +11,7 @@ from django.core import mail
 from apps.audit.models import AuditEvent
 from apps.evaluations import selectors, services
 from apps.evaluations.models import DriftAlert, EvaluationRun
-from tests.apps.evaluations.conftest import EvalSetup, finished_run, quick_suite
+from tests.builders.evaluations import EvalSetup, finished_run, quick_suite
 from tests.factories import AIModelFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db

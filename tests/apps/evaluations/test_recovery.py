@@ -13,8 +13,8 @@ import pytest
 
 from apps.evaluations import services
 from apps.evaluations.models import EvaluationRun, RunShard
-from tests.apps.evaluations.conftest import EvalSetup, make_setup
-from tests.apps.evaluations.processes import (
+from tests.builders.evaluations import EvalSetup, make_setup
+from tests.builders.processes import (
     BROKER,
     Celery,
     assert_each_item_once,

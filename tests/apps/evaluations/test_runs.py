@@ -22,7 +22,8 @@ from apps.audit.models import AuditEvent
 from apps.evaluations import services
 from apps.evaluations.models import CheckResult, EvaluationRun, ItemResult, RunShard
 from apps.evaluations.services.shards import _machine
-from tests.apps.evaluations.conftest import EvalSetup
+from tests.builders.evaluations import EvalSetup
+from worker.engine import sharding
 
 pytestmark = pytest.mark.django_db
 
@@ -271,15 +272,20 @@ def test_cancelling_a_running_run_stops_its_shard_after_one_batch(
     settings.CAREALIGN_PROGRESS_INTERVAL = 0
     run = _planned(knowledge_setup, django_capture_on_commit_callbacks, shard_size=100)
     batches = []
+    score_shard = sharding.score_shard
 
-    def cancel_during_first_batch(seconds: float) -> None:
-        batches.append(seconds)
-        if len(batches) == 1:
-            services.run_cancel(run=run)
+    def cancel_during_first_batch(*args: Any, progress: Any, **kwargs: Any) -> Any:
+        def report(done: int, total: int) -> None:
+            batches.append(done)
+            if len(batches) == 1:
+                services.run_cancel(run=run)
+            progress(done, total)
 
-    monkeypatch.setattr("apps.evaluations.services.shards.time.sleep", cancel_during_first_batch)
+        return score_shard(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(sharding, "score_shard", cancel_during_first_batch)
     shard = RunShard.objects.get(run=run)
-    outcome = services.shard_process(shard_id=shard.pk, delay_per_batch=0.01)
+    outcome = services.shard_process(shard_id=shard.pk)
     assert str(outcome) == "stopped: the run is cancelled"
     assert len(batches) == 1  # the next batch was never scored
     shard.refresh_from_db()

@@ -15,7 +15,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from apps.evaluations import services
 from apps.evaluations.models import EvaluationRun, Schedule
 from apps.registry.models import ModelVersion
-from tests.apps.evaluations.conftest import quick_suite
+from tests.builders.evaluations import quick_suite
 from tests.factories import AIModelFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from apps.audit.models import AuditEvent
 from apps.evaluations import services
-from tests.apps.evaluations.conftest import quick_suite
+from tests.builders.evaluations import quick_suite
 from tests.factories import DatasetVersionFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_a_suite_and_its_datasets_are_audited(personas: Any) -> None:
 
 
 def test_a_suite_version_with_runs_is_kept(personas: Any) -> None:
-    from tests.apps.evaluations.conftest import finished_run
+    from tests.builders.evaluations import finished_run
     from tests.factories import AIModelFactory, ModelVersionFactory
 
     suite = quick_suite(personas.org)

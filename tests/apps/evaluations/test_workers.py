@@ -2,10 +2,10 @@
 redelivery after the visibility timeout, and two beats firing one schedule.
 
 Workers are `celery -A governance worker` subprocesses on the test database, started and
-killed by the tests (always killed at teardown). Only timing is simulated: the
-CAREALIGN_TEST_SHARD_DELAY hook sleeps after each scored batch so that a shard is slow enough
-to be killed mid-way or to outlive a short visibility timeout; everything else is the
-production code path.
+killed by the tests (always killed at teardown). Only timing is simulated: a worker started
+with CAREALIGN_TEST_SHARD_DELAY sleeps after each scored batch (tests/builders/celery_main.py
+injects it; the product has no such hook) so that a shard is slow enough to be killed mid-way
+or to outlive a short visibility timeout; everything else is the production code path.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 
 from apps.evaluations import services
 from apps.evaluations.models import CheckResult, EvaluationRun, RunShard
-from tests.apps.evaluations.conftest import EvalSetup, make_setup
-from tests.apps.evaluations.processes import (
+from tests.builders.evaluations import EvalSetup, make_setup
+from tests.builders.processes import (
     Celery,
     Process,
     assert_each_item_once,

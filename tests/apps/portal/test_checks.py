@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.apps.portal.conftest import accessibility_problems, keyboard_unreachable
+from tests.builders.browser import accessibility_problems, keyboard_unreachable
 
 BAD_PAGE = """<!doctype html><html><body>
 <h1>One</h1><h1>Two</h1>

@@ -14,8 +14,8 @@ from django.test import Client
 from apps.registry.models import ModelVersion
 from apps.signoffs import selectors
 from apps.signoffs.models import PreferenceJudgment, PreferenceStudy, SignOff
-from tests.apps.reports.conftest import World, make_world
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
+from tests.builders.reports import World, make_world
 
 pytestmark = pytest.mark.django_db
 

@@ -230,7 +230,7 @@ def test_a_queued_run_is_followed_and_cancelled_by_a_runner_only(
 ) -> None:
     from apps.evaluations import services
     from apps.evaluations.models import EvaluationRun
-    from tests.apps.evaluations.conftest import quick_suite
+    from tests.builders.evaluations import quick_suite
     from tests.factories import ModelVersionFactory
 
     suite = quick_suite(personas.org)

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.audit.models import AuditEvent
 from apps.reports.models import ModelCard
-from tests.apps.reports.conftest import World, make_world
+from tests.builders.reports import World, make_world
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/model-cards/"

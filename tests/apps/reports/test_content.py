@@ -15,8 +15,8 @@ from apps.registry.models import ModelVersion
 from apps.reports.formats import chai_xml, hf_readme, json_schema
 from apps.reports.profiles.hti1 import citation
 from apps.reports.services import model_documentation_update
-from tests.apps.reports.conftest import World
 from tests.apps.reports.test_document import build, fields
+from tests.builders.reports import World
 
 pytestmark = pytest.mark.django_db
 

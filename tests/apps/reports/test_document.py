@@ -18,7 +18,7 @@ from apps.reports.models import CardProfile, ModelCard
 from apps.reports.profiles import PROFILES
 from apps.reports.selectors import card_context_load
 from apps.reports.services import model_documentation_update
-from tests.apps.reports.conftest import World, make_world
+from tests.builders.reports import World, make_world
 
 pytestmark = pytest.mark.django_db
 SAMPLE = Path(__file__).parent / "sample_card.json"

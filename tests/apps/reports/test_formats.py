@@ -16,8 +16,8 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from apps.reports import selectors
 from apps.reports.constants import MISSING_MARK
 from apps.reports.formats import chai_xml, hf_readme, json_schema
-from tests.apps.reports.conftest import World
 from tests.apps.reports.test_document import SIGNATURE, build
+from tests.builders.reports import World
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_chai_xml_of_a_draft_validates_and_marks_missing_fields(
 
 
 def test_chai_xml_without_any_run_still_validates(personas: Any, chai_dir: Path) -> None:
-    from tests.apps.reports.conftest import make_world
+    from tests.builders.reports import make_world
 
     world = make_world(personas.org)
     text = chai_xml.render(build(world, "chai")).decode("utf-8")

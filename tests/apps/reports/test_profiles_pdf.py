@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tests.apps.reports.conftest import World
 from tests.apps.reports.test_apis import URL, request_card
 from tests.apps.reports.test_pdf import pdf_text, squash
+from tests.builders.reports import World
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from apps.reports.services import (
     model_card_verify,
     model_documentation_update,
 )
-from tests.apps.reports.conftest import World
+from tests.builders.reports import World
 from tests.factories import ModelVersionFactory
 from worker import tasks
 

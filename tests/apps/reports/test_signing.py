@@ -25,7 +25,7 @@ from apps.reports.services import (
     model_card_verify_file,
     model_documentation_update,
 )
-from tests.apps.reports.conftest import World
+from tests.builders.reports import World
 from tests.factories import AIModelFactory, ModelVersionFactory
 from worker import tasks
 

@@ -1,4 +1,6 @@
-"""Sign-off fixtures: the reports' model world (a version in validation with passing runs)."""
+"""Sign-off fixtures: the reports' model world (a version in validation with passing runs).
+
+The world, the card fixtures and token_client are in tests/builders/."""
 
 from __future__ import annotations
 
@@ -7,12 +9,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from apps.accounts.models import ApiToken
-from apps.accounts.services import api_token_create
-from tests.apps.reports.conftest import World, make_world
-from tests.conftest import PASSWORD
-
-__all__ = ["PASSWORD", "World"]
+from tests.builders.accounts import PASSWORD
+from tests.builders.reports import World, make_world
 
 
 @pytest.fixture
@@ -41,15 +39,3 @@ def sign(personas: Any) -> Any:
         return client.post("/api/v1/signoffs/", body, format="json")
 
     return make
-
-
-def token_client(personas: Any, role: str) -> tuple[APIClient, ApiToken]:
-    user = personas.user(role)
-    issued = api_token_create(organization=personas.org, created_by=user, name="mine")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
-    return client, issued.token
-
-
-# The reports' fixtures, for the cards that print signatures.
-from tests.apps.reports.conftest import draft, fast_pdf, world  # noqa: E402, F401

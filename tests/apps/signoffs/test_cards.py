@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.reports.models import ModelCard
 from apps.reports.selectors import card_signatures
-from tests.apps.signoffs.conftest import token_client
+from tests.builders.accounts import token_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_pdf")]
 URL = "/api/v1/model-cards/"

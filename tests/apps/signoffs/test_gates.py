@@ -101,7 +101,7 @@ def test_a_run_that_did_not_pass_every_threshold_keeps_the_gate_closed(
 
 
 def test_no_finished_run_keeps_validation_closed(personas, sign):
-    from tests.apps.reports.conftest import make_world
+    from tests.builders.reports import make_world
 
     world = make_world(personas.org)
     approve_both(sign, world.version)
@@ -155,7 +155,7 @@ def test_a_changed_record_makes_approvals_stale_and_closes_the_gate_again(
 
 
 def test_a_withdrawn_approval_no_longer_opens_the_gate(personas, validation_world, sign):
-    from tests.conftest import PASSWORD
+    from tests.builders.accounts import PASSWORD
 
     version = validation_world.version
     approve_both(sign, version)
@@ -170,7 +170,7 @@ def test_a_withdrawn_approval_no_longer_opens_the_gate(personas, validation_worl
 
 
 def test_each_organisation_sets_its_required_roles(personas, sign):
-    from tests.apps.reports.conftest import make_world
+    from tests.builders.reports import make_world
 
     world = make_world(personas.org)
     world.version.lifecycle_stage = "data_curation"

@@ -244,7 +244,7 @@ def test_a_bad_upload_names_the_line_and_field_and_stores_nothing(personas):
 
 
 def test_a_study_from_two_runs_pairs_their_answers_on_shared_items(personas):
-    from tests.apps.reports.conftest import make_world
+    from tests.builders.reports import make_world
 
     world = make_world(personas.org)
     other = model_version_create(

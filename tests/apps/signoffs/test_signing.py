@@ -17,7 +17,7 @@ from apps.audit.models import AuditEvent
 from apps.signoffs.models import SignOff, SignOffWithdrawal
 from apps.signoffs.selectors import record_canonical, record_digest
 from apps.signoffs.services import signing_locked_until
-from tests.apps.signoffs.conftest import PASSWORD, token_client
+from tests.builders.accounts import PASSWORD, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -22,9 +22,10 @@ from apps.evaluations.models import EvaluationRun, ItemResult, RunShard
 from worker.tasks import send_run_start
 
 if TYPE_CHECKING:
-    from tests.apps.evaluations.conftest import EvalSetup
+    from tests.builders.evaluations import EvalSetup
 
-CELERY = str(Path(sys.executable).with_name("celery"))
+# `celery`, with the slowness the tests ask for (CAREALIGN_TEST_SHARD_DELAY, celery_main.py).
+CELERY = [sys.executable, "-m", "tests.builders.celery_main"]
 BROKER = os.environ.get("CAREALIGN_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -53,7 +54,7 @@ class Process:
         self.log = log
         with log.open("ab") as out:
             self.popen = subprocess.Popen(
-                [CELERY, "-A", "governance", *args],
+                [*CELERY, "-A", "governance", *args],
                 cwd=settings.BASE_DIR,
                 env=env,
                 stdout=out,
