@@ -197,9 +197,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Appends to an audit chain take its advisory lock; only the race test turns this off.
-AUDIT_SERIALIZE = True
-
 ROOT_URLCONF = "governance.urls"
 WSGI_APPLICATION = "governance.wsgi.application"
 ASGI_APPLICATION = "governance.asgi.application"

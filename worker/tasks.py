@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -80,11 +79,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _test_delay() -> float:
-    """Seconds to sleep per scored batch: only tests set it, to make a shard slow on purpose."""
-    return float(os.environ.get("CAREALIGN_TEST_SHARD_DELAY") or 0)
-
-
 @app.task(bind=True, name="worker.tasks.run_start", **RETRY)  # type: ignore[untyped-decorator]
 def run_start(self: Task, run_id: int) -> bool:
     with _as_worker(self):
@@ -104,7 +98,7 @@ def run_start(self: Task, run_id: int) -> bool:
 def shard_process(self: Task, shard_id: int) -> str:
     with _as_worker(self):
         try:
-            outcome = services.shard_process(shard_id=shard_id, delay_per_batch=_test_delay())
+            outcome = services.shard_process(shard_id=shard_id)
         except TRANSIENT_ERRORS:
             raise
         except SoftTimeLimitExceeded as exc:

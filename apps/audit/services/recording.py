@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections, models, router, transaction
 from django.db.models.fields.files import FieldFile
@@ -105,10 +104,9 @@ def _append(organization_id: int | None, fields: dict[str, Any]) -> AuditEvent:
     with transaction.atomic(using=alias, savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                if getattr(settings, "AUDIT_SERIALIZE", True):
-                    cursor.execute(
-                        "SELECT pg_advisory_xact_lock(%s)", [chain_lock_key(organization_id)]
-                    )
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [chain_lock_key(organization_id)]
+                )
                 if organization_id is None:
                     cursor.execute(_TIP_SQL.format(match="IS NULL"))
                 else:

@@ -210,15 +210,13 @@ def gave_up(shard: RunShard) -> str:
 
 
 class _Reporter:
-    """The scorer's progress callback: heartbeat, live progress, cancellation, test delay."""
+    """The scorer's progress callback: heartbeat, live progress, cancellation."""
 
-    def __init__(self, shard: RunShard, worker: str, units: int, delay: float) -> None:
-        self.shard, self.worker, self.units, self.delay = shard, worker, max(units, 1), delay
+    def __init__(self, shard: RunShard, worker: str, units: int) -> None:
+        self.shard, self.worker, self.units = shard, worker, max(units, 1)
         self.last = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
-        if self.delay:
-            time.sleep(self.delay)  # tests only: CAREALIGN_TEST_SHARD_DELAY seconds per batch
         now = time.monotonic()
         if now - self.last < settings.CAREALIGN_PROGRESS_INTERVAL:
             return
@@ -297,9 +295,7 @@ def _load(version: Any) -> Any:
         ) from exc
 
 
-def shard_process(
-    *, shard_id: int, worker: str | None = None, delay_per_batch: float = 0.0
-) -> ShardOutcome:
+def shard_process(*, shard_id: int, worker: str | None = None) -> ShardOutcome:
     """Score one shard and store its results once; say what happened and if it was the last."""
     worker = worker or worker_identity()
     shard = RunShard.objects.select_related("run__model_version").filter(pk=shard_id).first()
@@ -326,18 +322,18 @@ def shard_process(
         )
         return ShardOutcome("skipped: held by a live worker", run.pk)
     try:
-        return _process_held(shard_id, worker, loaded, delay_per_batch)
+        return _process_held(shard_id, worker, loaded)
     finally:
         hold_release(shard_id=shard_id)
 
 
-def _process_held(shard_id: int, worker: str, loaded: Any, delay: float) -> ShardOutcome:
+def _process_held(shard_id: int, worker: str, loaded: Any) -> ShardOutcome:
     claimed = shard_claim(shard_id=shard_id, worker=worker)
     if claimed is None:
         return ShardOutcome("skipped: not claimable")
     run_id = claimed.run_id
     try:
-        records, manifest = _score(claimed, worker, loaded, delay)
+        records, manifest = _score(claimed, worker, loaded)
     except ShardStopped as exc:
         _release(claimed, worker, RunShard.Status.CANCELLED if exc.cancelled else None, str(exc))
         return ShardOutcome(f"stopped: {exc}", run_id)
@@ -350,7 +346,7 @@ def _process_held(shard_id: int, worker: str, loaded: Any, delay: float) -> Shar
 
 
 def _score(
-    shard: RunShard, worker: str, loaded: Any, delay: float
+    shard: RunShard, worker: str, loaded: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from worker.engine.manifest import RunClock, build_manifest
     from worker.engine.scoring import BatchSize
@@ -365,7 +361,7 @@ def _score(
         shard.units,
         seed=run.seed,
         batch_size=batch_size,
-        progress=_Reporter(shard, worker, len(shard.units), delay),
+        progress=_Reporter(shard, worker, len(shard.units)),
     )
     clock.stop()
     manifest = build_manifest(
