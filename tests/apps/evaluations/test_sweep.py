@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.evaluations import services
 from apps.evaluations.models import EvaluationRun, ItemResult, RunShard
-from tests.apps.evaluations.conftest import EvalSetup
+from tests.builders.evaluations import EvalSetup
 from worker import tasks
 
 
@@ -130,6 +130,7 @@ def _blocked_backend(table: str, deadline: float) -> int:
     raise AssertionError(f"nothing waited for {table}")
 
 
+@pytest.mark.slow  # threads, a table lock and a wait for the blocked statement
 @pytest.mark.django_db(transaction=True)
 def test_a_cancelled_statement_during_finalisation_is_retried_and_the_run_succeeds(
     knowledge_setup: EvalSetup, caplog: Any

@@ -13,7 +13,6 @@ import logging
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +113,6 @@ def embedded_fonts(reader: PdfReader) -> dict[str, bool]:
 def card() -> dict[str, Any]:
     document = sample()
     files = attachments_for(document)
-    started = time.monotonic()
     content = render_pdf(document, attachments=files, xmp_extra=chai_extra(document))
     return {
         "document": document,
@@ -122,7 +120,6 @@ def card() -> dict[str, Any]:
         "pdf": content,
         "reader": PdfReader(io.BytesIO(content)),
         "text": pdf_text(content),
-        "seconds": time.monotonic() - started,
     }
 
 
@@ -435,45 +432,22 @@ def test_a_template_that_points_elsewhere_fails_the_render(markup: str) -> None:
         html_to_pdf(html, timeout_s=30)
 
 
-def test_a_5000_row_table_renders_within_the_time_limit() -> None:
-    document = sample()
-    rows = [[f"item-{i:05d}", "cardiology", "B", "yes" if i % 3 else "no"] for i in range(5000)]
-    document["sections"][0]["tables"].append(
-        {
-            "id": "items",
-            "title": "Per-item results",
-            "columns": ["Item", "Specialty", "Answer", "Correct"],
-            "rows": rows,
-        }
-    )
-    limit = 240.0
-    started = time.monotonic()
-    try:
-        content = render_pdf(document, attachments=attachments_for(document), timeout_s=limit)
-    except RenderError as exc:  # a clean refusal is the other acceptable outcome
-        elapsed = time.monotonic() - started
-        print(f"\n5,000-row table: RenderError after {elapsed:.1f} s: {exc}")
-        assert str(exc) == f"render exceeded {limit:g} s"
-        assert elapsed < limit + helper.ZYGOTE_SLACK_S
-        return
-    elapsed = time.monotonic() - started
-    print(f"\n5,000-row table: rendered in {elapsed:.1f} s")
-    text = squash(pdf_text(content))
-    assert "item-00000" in text and "item-04999" in text
-    assert len(PdfReader(io.BytesIO(content)).pages) > 50
+# How long a 5,000-row table takes, and how soon a render past its limit is refused, are
+# measured by bench/large_table.py: timings are not tests. The two tests below wait on real
+# time (a 1 s and a 2 s limit), so they are marked slow; they assert the refusal itself.
 
 
+@pytest.mark.slow
 def test_a_pathological_render_is_stopped_at_its_time_limit() -> None:
     pdf.warm_up()
     cells = "<tr><td>x</td><td>y</td></tr>" * 200_000
-    started = time.monotonic()
     with pytest.raises(RenderError, match=r"^render exceeded 1 s$"):
         html_to_pdf(f"<table>{cells}</table>", timeout_s=1)
-    assert time.monotonic() - started < 1 + 3
     # The helper survives the child it killed.
     assert html_to_pdf("<p>after</p>", timeout_s=30).pdf.startswith(b"%PDF")
 
 
+@pytest.mark.slow
 def test_render_pdf_counts_the_html_in_its_time_limit() -> None:
     pdf.warm_up()
     document = sample()
@@ -485,10 +459,8 @@ def test_render_pdf_counts_the_html_in_its_time_limit() -> None:
             "rows": [[str(i), "x" * 200] for i in range(100_000)],
         }
     )
-    started = time.monotonic()
     with pytest.raises(RenderError, match=r"^render exceeded 2 s$"):
         render_pdf(document, attachments=attachments_for(document), timeout_s=2)
-    assert time.monotonic() - started < 2 + 3
 
 
 def test_an_interrupted_caller_does_not_leave_the_helper_mid_request(
