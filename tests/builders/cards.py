@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from apps.evaluations.models import DriftAlert
 from apps.registry.models import ModelVersion
 from tests.builders.reports import World, make_world
+from tests.factories import DriftAlertFactory
 
 
 @pytest.fixture
@@ -18,19 +18,8 @@ def world(personas: Any) -> World:
     w = make_world(personas.org)
     previous = w.run(days_ago=14)
     w.run()
-    DriftAlert.objects.create(
-        organization=personas.org,
-        model=w.model,
-        run=w.runs[-1],
-        previous_run=previous,
-        kind=DriftAlert.Kind.REGRESSION,
-        check_name="knowledge",
-        metric="accuracy",
-        previous_value=0.68,
-        value=0.62,
-        tolerance=0.05,
-        message="knowledge accuracy fell from 0.68 to 0.62 (tolerance 0.05)",
-    )
+    # A regression of knowledge accuracy from 0.68 to 0.62 (tolerance 0.05).
+    DriftAlertFactory(run=w.runs[-1], previous_run=previous)
     return w
 
 

@@ -73,15 +73,11 @@ def test_beat_runs_the_sweeper_every_minute() -> None:
 
 @pytest.fixture
 def shard(personas: Any) -> RunShard:
-    from tests.builders.evaluations import quick_suite
-    from tests.factories import AIModelFactory, ModelVersionFactory
+    from tests.factories import EvaluationRunFactory, EvaluationSuiteFactory, RunShardFactory
 
-    suite = quick_suite(personas.org)
-    version = ModelVersionFactory(model=AIModelFactory(organization=personas.org))
-    run = EvaluationRun.objects.create(
-        organization=personas.org, suite=suite, model_version=version, status="running"
-    )
-    return RunShard.objects.create(run=run, index=0, items_total=1)
+    suite = EvaluationSuiteFactory(organization=personas.org)
+    run = EvaluationRunFactory(suite=suite, status="running")
+    return RunShardFactory(run=run, index=0, items_total=1)
 
 
 @pytest.mark.django_db

@@ -9,7 +9,12 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.evaluations.models import DriftAlert, EvaluationRun, EvaluationSuite, ItemResult
 from tests.builders.evaluations import EvalSetup, finished_run, quick_suite
-from tests.factories import AIModelFactory, DatasetVersionFactory, ModelVersionFactory
+from tests.factories import (
+    AIModelFactory,
+    DatasetVersionFactory,
+    EvaluationRunFactory,
+    ModelVersionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -165,11 +170,7 @@ def test_runs_of_different_suite_versions_are_not_compared(
 def test_who_may_cancel_a_run(
     role: str, status: int, client_for: Any, world: dict[str, Any]
 ) -> None:
-    queued = EvaluationRun.objects.create(
-        organization=world["suite"].organization,
-        suite=world["suite"],
-        model_version=world["version"],
-    )
+    queued = EvaluationRunFactory(suite=world["suite"], model_version=world["version"])
     response = client_for(role).post(f"/api/v1/runs/{queued.pk}/cancel/")
     assert response.status_code == status
     queued.refresh_from_db()
@@ -356,11 +357,7 @@ def test_a_rerun_links_to_its_original_and_says_it_reproduced(
 
 
 def test_only_a_succeeded_run_can_be_rerun(client_for: Any, world: dict[str, Any]) -> None:
-    queued = EvaluationRun.objects.create(
-        organization=world["suite"].organization,
-        suite=world["suite"],
-        model_version=world["version"],
-    )
+    queued = EvaluationRunFactory(suite=world["suite"], model_version=world["version"])
     response = client_for("compliance_officer").post(f"/api/v1/runs/{queued.pk}/rerun/")
     assert response.status_code == 400
     assert "Only a succeeded run can be rerun" in response.json()["error"]["message"]
