@@ -10,6 +10,7 @@ and signs). The one-sentence summary is composed from the figures, never typed.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ def _trained_on(candidate: Mapping[str, Any], baseline: Mapping[str, Any]) -> st
     data = []
     for d in new:
         rows = f"{d['rows']:,} " if d.get("rows") is not None else ""
-        kind = "clinician preferences" if d.get("role") == "preference" else f"{d['role']} rows"
+        kind = "preference pairs" if d.get("role") == "preference" else f"{d['role']} rows"
         data.append(f"{rows}{kind} ({d['name']})")
     return f"{what} on {' and '.join(data)}" if data else what
 
@@ -77,7 +78,13 @@ def comparison_sentence(
     candidate: Mapping[str, Any], baseline: Mapping[str, Any], comparison: Mapping[str, Any]
 ) -> str:
     """The headline of one comparison, from its rows (decisions are Holm-adjusted)."""
-    rows = comparison["rows"]
+    # A group holding every item of its check (one language only) repeats the overall row.
+    whole = {(r["check"], r["n"]) for r in comparison["rows"] if r["dimension"] == "overall"}
+    rows = [
+        r
+        for r in comparison["rows"]
+        if r["dimension"] == "overall" or (r["check"], r["n"]) not in whole
+    ]
     several = len({r["check"] for r in rows}) > 1
     changed = [r for r in rows if r["decision"] in ("improved", "regressed")]
     effects = [
@@ -110,7 +117,8 @@ def reasoning_sentence(study: Mapping[str, Any]) -> str:
         f"{costs['reasoning']['tokens_per_item']:.0f} vs {costs['direct']['tokens_per_item']:.0f} "
         f"generated tokens and {costs['reasoning']['cost_per_1000_items']:.4f} vs "
         f"{costs['direct']['cost_per_1000_items']:.4f} {currency} per 1,000 items; "
-        f"{cot['unparseable']} chain-of-thought answers unparseable (counted wrong)"
+        f"unparseable (counted wrong): {cot['unparseable']} chain-of-thought and "
+        f"{direct['unparseable']} direct answers"
     )
     noise = [m for m in ("direct", "reasoning") if study["modes"][m].get("noise")]
     if noise:
@@ -172,6 +180,7 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "p": f"{row['p_value']:.3g}",
         "p_holm": f"{row['p_holm']:.3g}",
         "decision": row["decision"],
+        "decision_text": row["decision"].replace("_", " "),
         "reason": row["reason"],
     }
 
@@ -231,10 +240,22 @@ def _version_view(v: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def printable(text: str) -> str:
+    """Control characters (a random model generates them) written as escapes, not glyphs."""
+    return "".join(
+        ch
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
+        else f"\\x{ord(ch):02x}"
+        if ord(ch) < 256
+        else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
+
+
 def _reasoning_view(study: Mapping[str, Any]) -> dict[str, Any]:
     items = []
     for record in study["items"][:PDF_ITEMS]:
-        text = str(record["reasoning"]["text"])
+        text = printable(str(record["reasoning"]["text"]))
         items.append(
             {
                 "id": f"{record['item_id']} ({record['language']})",

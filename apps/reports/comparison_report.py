@@ -341,27 +341,3 @@ def _altered_reason(report: ComparisonReport, sig: dict[str, Any]) -> str:
     if not sig["covers_whole_file"]:
         return f"{head}; the signature holds for the signed part, but {sig['detail']}."
     return f"{head}; its signature holds, yet the file differs from the one recorded."
-
-
-# --- citation on cards ---------------------------------------------------------------------
-
-
-def citations(*, model_version_id: int) -> list[dict[str, Any]]:
-    """The latest report of each kind for this version, as a card cites it (with digests)."""
-    found: dict[str, dict[str, Any]] = {}
-    for report in ComparisonReport.objects.filter(model_version_id=model_version_id).order_by(
-        "-created_at"
-    ):
-        found.setdefault(
-            report.kind,
-            {
-                "id": str(report.pk),
-                "kind": report.kind,
-                "title": report.get_kind_display(),
-                "created_at": iso(report.created_at),
-                "pdf_sha256": report.pdf_sha256,
-                "json_sha256": report.json_sha256,
-                "summary": report.summary,
-            },
-        )
-    return list(found.values())

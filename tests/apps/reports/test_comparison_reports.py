@@ -62,7 +62,7 @@ def test_the_report_states_exactly_the_known_differences(report, versions):  # n
     assert "in cardiology" in summary and "in dermatology" not in summary
     assert "no significant change elsewhere" in summary
     assert summary.endswith("4 items newly wrong")
-    assert "clinician preferences" in summary  # the DPO version's preference dataset
+    assert "preference pairs" in summary  # the DPO version's preference dataset
 
 
 def test_the_pdf_renders_is_signed_and_carries_the_json(report, client_for):
@@ -137,3 +137,43 @@ def test_reports_are_frozen(report):
 
     with pytest.raises(DatabaseError, match="frozen"), transaction.atomic():
         ComparisonReport.objects.filter(pk=stored.pk).update(summary="better")
+
+
+def test_cards_cite_the_report_with_its_digest(world, personas, chai_dir):
+    """CHAI (BiasMitigationApproaches, OngoingMaintenance, and its XML still validates),
+    EU AI Act Annex IV point 6 and the payer summary's 'what changed' cite the report."""
+    from apps.common.tenancy import Actor
+    from apps.reports import comparison_report
+    from apps.reports.document import document_build
+    from apps.reports.formats import chai_xml
+    from apps.reports.models import ModelCard
+    from apps.reports.selectors import card_context_load
+    from tests.factories import ModelVersionFactory
+
+    previous = ModelVersionFactory(model=world.model, version_label="2.0.0")
+    world.run(version=previous, items=60)
+    world.run(items=60)  # the card's version, latest run with item results
+    report = comparison_report.version_comparison_report_create(
+        actor=Actor(roles={personas.org.pk: "admin"}),
+        suite_id=world.suite.pk,
+        version_ids=[previous.pk, world.version.pk],
+    )
+    ctx = card_context_load(model_version_id=world.version.pk)
+
+    def build(profile: str) -> dict[str, Any]:
+        card = ModelCard(model=world.model, model_version=world.version, profile=profile, version=1)
+        return dict(document_build(card=card, ctx=ctx, status="draft"))
+
+    def fields(document: dict[str, Any]) -> dict[str, str]:
+        return {f["id"]: str(f["value"]) for s in document["sections"] for f in s["fields"]}
+
+    chai = build("chai")
+    bias, ongoing = fields(chai)["bias_mitigation"], fields(chai)["ongoing_maintenance"]
+    for text in (bias, ongoing):
+        assert report.pdf_sha256 in text and str(report.pk) in text
+    assert bias.startswith("Balanced fine-tuning data")  # the documented text stays first
+    xml = chai_xml.render(chai).decode("utf-8")
+    chai_xml.validator(chai_dir).validate(xml)
+    assert report.pdf_sha256 in xml
+    assert report.pdf_sha256 in fields(build("eu_ai_act"))["lifecycle_changes"]
+    assert report.summary in fields(build("payer"))["what_changed"]
