@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -20,10 +21,12 @@ from rest_framework.response import Response
 from apps.accounts.models import Role
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.tenancy import scope
-from apps.evaluations.models import EvaluationSuite
+from apps.evaluations.models import EvaluationRun, EvaluationSuite
 from apps.reports import comparison_report as service
 from apps.reports.models import ComparisonReport
 from apps.reports.pdf import RenderError
+from apps.reports.reasoning_runs import StudyRefused, requested_run
+from worker import tasks
 
 CREATORS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
 
@@ -74,6 +77,12 @@ class ComparisonReportInputSerializer(serializers.Serializer[Any]):
     )
 
 
+class ReasoningStudyInputSerializer(serializers.Serializer[Any]):
+    run = serializers.IntegerField(
+        min_value=1, help_text="A succeeded run of a suite whose parameters ask for the study"
+    )
+
+
 class ReportFileAlteredError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "report_file_altered"
@@ -121,6 +130,37 @@ class ComparisonReportApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
             raise exceptions.APIException(f"The report could not be rendered: {exc}") from exc
         body = ComparisonReportOutputSerializer(report, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ReasoningStudyInputSerializer,
+        responses={202: OpenApiTypes.OBJECT},
+        description="Queue the reasoning-mode study of a succeeded run (direct vs "
+        "chain-of-thought answering of the suite's knowledge items, on a gpu worker); the "
+        "signed report appears in this list (kind reasoning_study) for the run's model "
+        "version. 400 naming what to change when the suite does not ask for the study.",
+    )
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def reasoning(self, request: Request) -> Response:
+        data = ReasoningStudyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = (
+            scope(EvaluationRun.objects.select_related("suite"), self.actor)
+            .filter(pk=data.validated_data["run"])
+            .first()
+        )
+        if run is None:
+            raise exceptions.ValidationError({"run": ["No such run."]})
+        self.require_role(run.organization_id)
+        try:
+            requested_run(run=run)
+        except StudyRefused as exc:
+            raise exceptions.ValidationError({"run": [str(exc)]}) from exc
+        tasks.send_reasoning_study(run.pk, getattr(request.user, "pk", None))
+        return Response(
+            {"run": run.pk, "model_version": run.model_version_id, "status": "queued"},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True, methods=["get"], url_path=r"files/(?P<fmt>pdf|json)", url_name="file")
