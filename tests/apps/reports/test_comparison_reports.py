@@ -177,3 +177,15 @@ def test_cards_cite_the_report_with_its_digest(world, personas, chai_dir):
     assert report.pdf_sha256 in xml
     assert report.pdf_sha256 in fields(build("eu_ai_act"))["lifecycle_changes"]
     assert report.summary in fields(build("payer"))["what_changed"]
+
+
+def test_the_portal_verify_page_names_the_report(report, personas):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(personas.user("auditor"))
+    page = browser.post("/verify/", {"sha256": report["sha256"]["pdf"]})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Authentic: this is a signed CareAlign paired version comparison report" in text
+    assert "in cardiology" in text  # the summary, escaped like every value
