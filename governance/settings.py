@@ -393,6 +393,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "worker.tasks.run_start": {"queue": "gpu"},
     "worker.tasks.shard_process": {"queue": "gpu"},
+    "worker.tasks.reasoning_study": {"queue": "gpu"},
     "worker.tasks.run_finalize": {"queue": "default"},
     "worker.tasks.runs_sweep": {"queue": "default"},
     "worker.tasks.schedule_fire": {"queue": "default"},

@@ -16,6 +16,7 @@ from apps.evaluations.apis import DriftAlertApi, RunApi, ScheduleApi, SuiteApi
 from apps.evaluations.comparison_apis import VersionComparisonApi
 from apps.registry.apis import AIModelApi, DatasetApi, DatasetVersionApi, ModelVersionApi
 from apps.reports.apis import ModelCardApi, ModelDocumentationApi
+from apps.reports.comparison_apis import ComparisonReportApi
 
 router = DefaultRouter()
 router.register("organizations", OrganizationApi, basename="organization")
@@ -35,6 +36,7 @@ router.register("schedules", ScheduleApi, basename="schedule")
 router.register("drift-alerts", DriftAlertApi, basename="drift-alert")
 router.register("version-comparisons", VersionComparisonApi, basename="version-comparison")
 router.register("model-cards", ModelCardApi, basename="model-card")
+router.register("comparison-reports", ComparisonReportApi, basename="comparison-report")
 router.register("model-documentation", ModelDocumentationApi, basename="model-documentation")
 
 urlpatterns = [

@@ -162,6 +162,17 @@ def model_card_issue(self: Task, card_id: str, generation: int) -> str | None:
         return None if card is None else card.status
 
 
+@app.task(bind=True, name="worker.tasks.reasoning_study", **RETRY)  # type: ignore[untyped-decorator]
+def reasoning_study(self: Task, run_id: int, user_id: int | None = None) -> str | None:
+    """The reasoning-mode study of a succeeded run, issued as a signed report."""
+    from apps.accounts.models import User
+    from apps.reports.reasoning_runs import reasoning_report_for_run
+
+    with _as_worker(self):
+        user = User.objects.filter(pk=user_id).first() if user_id else None
+        return str(reasoning_report_for_run(run_id=run_id, user=user).pk)
+
+
 def _queue_depth(queue: str) -> int | None:
     """Messages waiting in a queue (None if the broker cannot say)."""
     try:
@@ -260,4 +271,12 @@ def send_audit_chain_verify(verification_id: int) -> None:
     _send_on_commit(
         f"audit verification {verification_id}",
         lambda: audit_chain_verify.apply_async((verification_id,), **SEND),
+    )
+
+
+def send_reasoning_study(run_id: int, user_id: int | None) -> None:
+    """Send a run's reasoning-mode study after commit (gpu queue: it loads the model)."""
+    _send_on_commit(
+        f"run {run_id}: reasoning-mode study",
+        lambda: reasoning_study.apply_async((run_id, user_id), **SEND),
     )

@@ -26,7 +26,7 @@ from apps.common.parsers import SafeJSONParser
 from apps.common.tenancy import scope
 from apps.common.uploads import UploadTooLarge
 from apps.registry.models import AIModel, ModelVersion
-from apps.reports import selectors, services, signing
+from apps.reports import comparison_report, selectors, services, signing
 from apps.reports.constants import DOCUMENTATION_FIELDS, FORMATS, VERIFY_MAX_BYTES
 from apps.reports.document import document_build
 from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
@@ -144,6 +144,9 @@ class VerifyOutputSerializer(serializers.Serializer[Any]):
     signature = serializers.DictField(
         required=False, help_text="PAdES / XML-DSig: present, intact, whole file, certificate"
     )
+    report = serializers.UUIDField(required=False, help_text="The comparison report it is")
+    report_kind = serializers.CharField(required=False)
+    summary = serializers.CharField(required=False, help_text="The comparison report's summary")
 
 
 class SigningKeyInputSerializer(serializers.Serializer[Any]):
@@ -316,10 +319,15 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             if upload.size > VERIFY_MAX_BYTES:
                 raise UploadTooLarge(VERIFY_MAX_BYTES)
             content = b"".join(upload.chunks())
-            answer = services.model_card_verify_file(content=content, actor=self.actor)
+            # A comparison report's file (or one claiming to be) is answered as a report.
+            answer = comparison_report.report_verify_file(
+                content=content, actor=self.actor
+            ) or services.model_card_verify_file(content=content, actor=self.actor)
         else:
             digest = data.validated_data["sha256"]
-            answer = services.model_card_verify(sha256=digest, actor=self.actor)
+            answer = comparison_report.report_verify(
+                sha256=digest, actor=self.actor
+            ) or services.model_card_verify(sha256=digest, actor=self.actor)
         return Response(answer)  # VerifyOutputSerializer documents it; absent keys stay absent
 
     @extend_schema(

@@ -11,7 +11,7 @@ class ReportsConfig(AppConfig):
         if not django_apps.is_installed("apps.audit"):
             return
         from apps.audit.services import register_audited
-        from apps.reports.models import ModelCard, ModelDocumentation
+        from apps.reports.models import ComparisonReport, ModelCard, ModelDocumentation
 
         # Documentation edits are audited with before and after: that is its version history.
         register_audited(ModelDocumentation)
@@ -20,3 +20,5 @@ class ReportsConfig(AppConfig):
         register_audited(
             ModelCard, exclude_fields=("document", "completeness", "progress", "generation")
         )
+        # A comparison report is frozen at creation: its creation is the one change.
+        register_audited(ComparisonReport, exclude_fields=("document",))

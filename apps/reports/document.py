@@ -68,6 +68,8 @@ class CardContext:
     audit: dict[str, Any]
     now: datetime
     previous_issued: list[dict[str, Any]] = field(default_factory=list)
+    # Comparison reports this version is the subject of, cited with their digests.
+    comparison_reports: list[dict[str, Any]] = field(default_factory=list)
 
     def runs_with(self, *checks: str, origin: str | None | bool = True) -> list[RunFacts]:
         """Runs holding any of the checks; origin=True means any origin."""

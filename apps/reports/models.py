@@ -162,3 +162,78 @@ class ModelCard(models.Model):
 
     def sha256_of(self, fmt: str) -> str:
         return str(getattr(self, f"{fmt}_sha256"))
+
+
+class ComparisonReport(models.Model):
+    """An alignment-evidence report, frozen at creation: a paired comparison of model versions
+    on one suite version, or a reasoning-mode study (direct vs chain-of-thought answering).
+
+    Rendered and signed like an issued card (PDF/A-3b with PAdES, JSON), stored under the
+    files' SHA-256 (apps/common/filestore.py) and verified by digest or upload like a card.
+    Cards of `model_version` cite the latest report of each kind with its digest.
+    """
+
+    class Kind(models.TextChoices):
+        VERSION_COMPARISON = "version_comparison", "Paired version comparison"
+        REASONING_STUDY = "reasoning_study", "Reasoning-mode study"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="comparison_reports"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="comparison_reports")
+    # The version the report is evidence for: the candidate of a comparison, the studied one.
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="comparison_reports"
+    )
+    baseline_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    suite = models.ForeignKey(
+        "evaluations.EvaluationSuite", on_delete=models.PROTECT, related_name="comparison_reports"
+    )
+    summary = models.TextField()
+    document = models.JSONField(encoder=DjangoJSONEncoder)
+    pdf_sha256 = models.CharField(max_length=64)
+    json_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    TENANT_FIELD = "organization"
+    FORMATS = ("pdf", "json")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="cmpreport_org_created"),
+            models.Index(fields=["pdf_sha256"], name="cmpreport_pdf_sha256"),
+            models.Index(fields=["json_sha256"], name="cmpreport_json_sha256"),
+            models.Index(fields=["model_version", "kind", "-created_at"], name="cmpreport_cited"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(pdf_sha256="") & ~models.Q(json_sha256=""),
+                name="cmpreport_has_files",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} ({self.model_version})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Frozen at creation: its files are signed and their digests may be cited by cards.
+        if not self._state.adding:
+            raise ValueError(f"Comparison report {self.pk} is frozen and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"Comparison report {self.pk} is frozen and cannot be deleted.")
+
+    def sha256_of(self, fmt: str) -> str:
+        return str(getattr(self, f"{fmt}_sha256", ""))

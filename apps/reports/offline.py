@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     answer = verification.signature_answer(check, expected)
     print(f"file: {args.file.name} ({fmt}), sha256 {hashlib.sha256(content).hexdigest()}")
     print(f"claims to be card: {verification.claimed_card_id(content, fmt) or 'none named'}")
+    report = _report_id(content) if fmt == "pdf" else None
+    if report:
+        print(f"claims to be comparison report: {report}")
     for key in ("present", "intact", "covers_whole_file", "signer", "organisation_certificate"):
         if key in answer:
             print(f"signature {key.replace('_', ' ')}: {answer[key]}")
@@ -49,6 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("verdict: " + ("signature holds" if ok else f"NOT verified {answer.get('detail', '')}"))
     return 0 if ok else 1
+
+
+def _report_id(content: bytes) -> str | None:
+    """The comparison report a PDF names in its metadata (apps/reports/comparison_report.py)."""
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        info: Any = PdfReader(io.BytesIO(content), strict=False).metadata or {}
+        return str(info.get("/reportId") or "") or None
+    except Exception:  # a damaged PDF names nothing
+        return None
 
 
 if __name__ == "__main__":

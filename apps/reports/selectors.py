@@ -23,7 +23,7 @@ from apps.evaluations.models import (
 from apps.registry.models import DatasetVersion, ModelVersion, ModelVersionDataset
 from apps.reports.constants import DATA_ORIGINS, DRIFT_WINDOW_DAYS, FORMATS, HISTORY_RUNS
 from apps.reports.document import CardContext, RunFacts, iso
-from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
+from apps.reports.models import CardProfile, ComparisonReport, ModelCard, ModelDocumentation
 
 
 def model_card_list(*, actor: Actor) -> QuerySet[ModelCard]:
@@ -215,4 +215,27 @@ def card_context_load(
         audit=audit_state(organization_id=model.organization_id),
         now=now,
         previous_issued=previous_issued,
+        comparison_reports=comparison_report_citations(model_version_id=version.pk),
     )
+
+
+def comparison_report_citations(*, model_version_id: int) -> list[dict[str, Any]]:
+    """The latest comparison report of each kind for a version, as a card cites it."""
+    found: dict[str, dict[str, Any]] = {}
+    reports = ComparisonReport.objects.filter(model_version_id=model_version_id).only(
+        "id", "kind", "created_at", "pdf_sha256", "json_sha256", "summary"
+    )
+    for report in reports.order_by("-created_at"):
+        found.setdefault(
+            report.kind,
+            {
+                "id": str(report.pk),
+                "kind": report.kind,
+                "title": report.get_kind_display(),
+                "created_at": iso(report.created_at),
+                "pdf_sha256": report.pdf_sha256,
+                "json_sha256": report.json_sha256,
+                "summary": report.summary,
+            },
+        )
+    return list(found.values())

@@ -1,5 +1,6 @@
-"""Command line: `python -m worker.engine make-tiny-model DIR`, `... evaluate ...` and
-`... rerun RESULTS.json --out NEW.json`."""
+"""Command line: `python -m worker.engine make-tiny-model DIR`, `... evaluate ...`,
+`... rerun RESULTS.json --out NEW.json` and `... reasoning --model M --dataset F --out S.json`
+(chain-of-thought vs direct answering)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     again.add_argument("results", type=Path, help="results JSON written by evaluate")
     again.add_argument("--out", required=True, type=Path, help="new results JSON file")
+
+    from worker.engine import reasoning_cli
+
+    reasoning_cli.add_parser(commands)
     return parser
 
 
@@ -240,6 +245,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reasoning(args: argparse.Namespace) -> int:
+    from worker.engine import reasoning_cli
+
+    study = reasoning_cli.run(args, CliError, _batch_size(args.batch_size))
+    _write_json(args.out, study)
+    print(reasoning_cli.summary(study))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Stream the JSON to a sibling file, then rename: never one whole-document string in
     memory, and never a half-written results file."""
@@ -264,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "rerun":
             return _rerun(args)
+        if args.command == "reasoning":
+            return _reasoning(args)
         return _evaluate(args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

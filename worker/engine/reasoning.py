@@ -241,3 +241,50 @@ def reasoning_study(
         "costs": [c.as_dict() for c in costs],
         "items": records,
     }
+
+
+STUDY_KEYS = frozenset(
+    {"items", "direct_max_new_tokens", "reasoning_max_new_tokens", "prices", "currency", "min_n"}
+)
+
+
+def study_config_from(params: Any) -> tuple[StudyConfig, int | None]:
+    """A suite's `reasoning_study` parameters as a StudyConfig and the item limit (None: all);
+    ValueError naming what to fix."""
+    if not isinstance(params, Mapping):
+        raise ValueError('reasoning_study must be an object, e.g. {"items": 200}')
+    unknown = sorted(set(params) - STUDY_KEYS)
+    if unknown:
+        raise ValueError(
+            f"reasoning_study: unknown keys {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(STUDY_KEYS))}"
+        )
+    numbers = {}
+    for key in ("items", "direct_max_new_tokens", "reasoning_max_new_tokens", "min_n"):
+        value = params.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"reasoning_study.{key} must be a positive integer")
+        numbers[key] = value
+    prices = dict(StudyConfig().prices)
+    given = params.get("prices", {})
+    if not isinstance(given, Mapping) or not all(
+        k in ("cpu", "gpu") and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+        for k, v in given.items()
+    ):
+        raise ValueError("reasoning_study.prices maps cpu and gpu to hourly prices >= 0")
+    prices.update({k: float(v) for k, v in given.items()})
+    currency = params.get("currency", "USD")
+    if not isinstance(currency, str) or not 1 <= len(currency) <= 8:
+        raise ValueError("reasoning_study.currency is a short currency code, e.g. USD")
+    defaults = StudyConfig()
+    config = StudyConfig(
+        direct_max_new_tokens=numbers["direct_max_new_tokens"] or defaults.direct_max_new_tokens,
+        reasoning_max_new_tokens=numbers["reasoning_max_new_tokens"]
+        or defaults.reasoning_max_new_tokens,
+        prices=prices,
+        currency=currency,
+        min_n=numbers["min_n"] or defaults.min_n,
+    )
+    return config, numbers["items"]

@@ -118,7 +118,27 @@ def _load_versions(actor: Actor, version_ids: list[int]) -> list[ModelVersion]:
 
 
 def version_comparison(*, actor: Actor, suite_id: int, version_ids: list[int]) -> dict[str, Any]:
-    """Each later version against the first (the baseline), on the items both runs scored."""
+    """Each later version against the first (the baseline), on the items both runs scored;
+    producing it is audited (a download of the comparison)."""
+    report = version_comparison_data(actor=actor, suite_id=suite_id, version_ids=version_ids)
+    audit_record(
+        action=AuditAction.DOWNLOAD,
+        organization=report["suite"]["organization"],
+        object_type="evaluations.versioncomparison",
+        object_id=",".join(str(pk) for pk in version_ids),
+        label=f"Version comparison on {report['suite']['label']}: "
+        + " vs ".join(v["label"] for v in report["versions"]),
+        changes={"runs": [v["run"] for v in report["versions"]], "suite": report["suite"]["id"]},
+        actor=actor,
+    )
+    return report
+
+
+def version_comparison_data(
+    *, actor: Actor, suite_id: int, version_ids: list[int]
+) -> dict[str, Any]:
+    """The comparison itself, unaudited: the caller records what it does with it (the API
+    a download, apps/reports/comparison_report.py the creation of a signed report)."""
     suite = scope(EvaluationSuite.objects.all(), actor).filter(pk=suite_id).first()
     if suite is None:
         raise ComparisonRefused(f"No such suite: {suite_id}.")
@@ -152,20 +172,16 @@ def version_comparison(*, actor: Actor, suite_id: int, version_ids: list[int]) -
                 "cells": [cell.as_dict() for cell in cells],
             }
         )
-    report = {
+    return {
         "format": REPORT_FORMAT,
-        "suite": {"id": suite.pk, "name": suite.name, "version": suite.version},
+        "suite": {
+            "id": suite.pk,
+            "name": suite.name,
+            "version": suite.version,
+            "label": str(suite),
+            "organization": suite.organization_id,
+        },
         "versions": [_version_facts(v, r) for v, r in zip(versions, runs, strict=True)],
         "comparisons": comparisons,
         "generalisation": maps,
     }
-    audit_record(
-        action=AuditAction.DOWNLOAD,
-        organization=suite.organization_id,
-        object_type="evaluations.versioncomparison",
-        object_id=",".join(str(pk) for pk in version_ids),
-        label=f"Version comparison on {suite}: " + " vs ".join(str(v) for v in versions),
-        changes={"runs": [r.pk for r in runs], "suite": suite.pk},
-        actor=actor,
-    )
-    return report

@@ -14,6 +14,7 @@ from apps.audit.services import audit_record
 from apps.evaluations.models import EvaluationSuite
 from apps.registry.models import DatasetVersion
 from worker.engine import sharding
+from worker.engine.reasoning import study_config_from
 
 _VERSIONED = (
     "description",
@@ -53,6 +54,11 @@ def _validate(
         problems = sharding.validate_check_config(checks, config)
         if problems:
             errors.setdefault("checks", []).extend(f"{k}: {v}" for k, v in problems.items())
+        if "reasoning_study" in parameters:  # the reasoning-mode study (apps/reports)
+            try:
+                study_config_from(parameters["reasoning_study"])
+            except ValueError as exc:
+                errors["parameters"] = [str(exc)]
     if not isinstance(drift_tolerance, dict) or any(
         isinstance(v, bool) or not isinstance(v, int | float) or v < 0
         for v in drift_tolerance.values()

@@ -18,6 +18,7 @@ from apps.portal import access, selectors
 from apps.portal.cardfields import CardFieldsForm, fillable
 from apps.portal.forms import CardDraftForm, VerifyForm, add_service_errors
 from apps.registry import services as registry
+from apps.reports import comparison_report
 from apps.reports import services as reports
 from apps.reports.charts import chart_svg
 from apps.reports.constants import FORMATS, VERIFY_MAX_BYTES
@@ -242,6 +243,8 @@ def verify(request: HttpRequest) -> HttpResponse:
                 if upload is not None
                 else form.cleaned_data["sha256"]
             )
-            answer = reports.model_card_verify(sha256=digest, actor=access.actor(request))
+            answer = comparison_report.report_verify(
+                sha256=digest, actor=access.actor(request)
+            ) or reports.model_card_verify(sha256=digest, actor=access.actor(request))
     status = 400 if form.errors else 200
     return render(request, "portal/verify.html", {"form": form, "answer": answer}, status=status)

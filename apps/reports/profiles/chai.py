@@ -12,6 +12,7 @@ from apps.reports.constants import CHECK_TITLES, DATA_ORIGINS
 from apps.reports.profiles import common as c
 from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
+from apps.reports.profiles.citations import cited
 
 if TYPE_CHECKING:
     from apps.reports.document import CardContext
@@ -162,7 +163,13 @@ def _ongoing(ctx: CardContext) -> str | None:
     monitoring = c.monitoring(ctx, c.VALIDITY_CHECKS + c.FAIRNESS_CHECKS)
     if monitoring is None:
         return None
-    return c.join(monitoring, c.drift(ctx), c.doc(ctx, "update_process"))
+    return c.join(monitoring, c.drift(ctx), c.doc(ctx, "update_process"), cited(ctx))
+
+
+def _bias_mitigation(ctx: CardContext) -> str | None:
+    """The documented approaches, and the comparison report that measured the last step."""
+    text = c.doc(ctx, "bias_mitigation_approaches")
+    return c.join(text, cited(ctx, "version_comparison")) if text else None
 
 
 def _release_version(ctx: CardContext) -> str:
@@ -387,11 +394,13 @@ PROFILE = Profile(
                     + c.h_doc("training_data_description"),
                     lambda x: c.join(c.datasheets(x), c.training_demographics(x)),
                 ),
-                _doc(
+                _f(
                     "bias_mitigation",
                     "Bias mitigation approaches",
                     "TrustIngredients/AISystemFacts/BiasMitigationApproaches",
-                    "bias_mitigation_approaches",
+                    "documentation",
+                    c.h_doc("bias_mitigation_approaches"),
+                    _bias_mitigation,
                 ),
                 _f(
                     "ongoing_maintenance",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from apps.reports.profiles import common as c
 from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
+from apps.reports.profiles.citations import cited
 
 if TYPE_CHECKING:
     from apps.reports.document import CardContext
@@ -106,7 +107,7 @@ def _lifecycle(ctx: CardContext) -> str | None:
         f"{p['profile_title']} v{p['version']} issued {p['issued_at'][:10]} ({p['status']})"
         for p in ctx.previous_issued
     ]
-    return c.join(c.version_history(ctx), c.bullets(previous))
+    return c.join(c.version_history(ctx), c.bullets(previous), cited(ctx, "version_comparison"))
 
 
 def _post_market(ctx: CardContext) -> str | None:

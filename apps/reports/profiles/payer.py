@@ -10,6 +10,7 @@ from apps.reports.constants import CHECK_TITLES, GAP_PREFIX
 from apps.reports.profiles import common as c
 from apps.reports.profiles import figures
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
+from apps.reports.profiles.citations import cited
 
 if TYPE_CHECKING:
     from apps.reports.document import CardContext
@@ -239,6 +240,14 @@ PROFILE = Profile(
                     "evaluation",
                     H_RUN,
                     _decision,
+                ),
+                _f(
+                    "what_changed",
+                    "What changed since the last version",
+                    "evaluation",
+                    "Reports → comparison reports: compare this version with the previous one",
+                    lambda x: cited(x, "version_comparison"),
+                    required=False,
                 ),
             ),
         ),

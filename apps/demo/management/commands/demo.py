@@ -183,6 +183,9 @@ class Command(BaseCommand):
         values = json.loads((FIXTURES / "demo" / "model_documentation.json").read_text())
         reports.model_documentation_update(model=version.model, values=values)
         self._evaluation(org, version, datasets)
+        from apps.demo import alignment  # a second version, its comparison, reasoning modes
+
+        alignment.reports(self, org, version, FIXTURES / "evaluation" / "knowledge.jsonl")
         self._signoffs(version)
         self.stdout.write("Model cards of the demo model (PDF files):")
         for profile in CardProfile.values:
