@@ -12,7 +12,7 @@ import pytest
 from apps.evaluations import services
 from apps.reports import signing
 from apps.reports.models import ComparisonReport
-from tests.apps.evaluations.conftest import finished_run, make_setup
+from tests.builders.evaluations import finished_run, make_setup
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/comparison-reports/reasoning/"
