@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import Membership, Role
-from apps.portal.cardfields import CardFieldsForm, fillable
+from apps.portal.cardfields import CardFieldsForm, checklist, fillable
 from apps.reports.models import ModelDocumentation
 from apps.reports.services import model_documentation_update
-from tests.factories import AIModelFactory
+from tests.factories import AIModelFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,41 +24,90 @@ MISSING = [
     },
     {"fill_hint": "Model cards → documentation → demographic_input_features (PATCH …)"},
     {"fill_hint": "Evaluations → schedules: re-evaluate this model on a schedule"},
+    # One item backed by two registry fields (the payer card's population and users).
+    {"fill_hint": "Registry → model → target_population, intended_users (PATCH /api/v1/models/)"},
+    {"fill_hint": "Registry → model version → base_model / alignment_techniques (PATCH …)"},
 ]
 
 
 def test_fill_hints_name_the_inputs_to_show() -> None:
-    docs, model_fields = fillable(MISSING)
-    assert docs == ["keywords", "evaluation_data_origin", "demographic_input_features"]
-    assert model_fields == ["out_of_scope_uses"]
+    targets = fillable(MISSING)
+    assert targets.docs == ["keywords", "evaluation_data_origin", "demographic_input_features"]
+    assert targets.model_fields == ["out_of_scope_uses", "target_population", "intended_users"]
+    assert targets.version_fields == ["base_model", "alignment_techniques"]
+
+
+def _form(model: Any, data: dict[str, Any], **kwargs: Any) -> CardFieldsForm:
+    return CardFieldsForm(
+        data,
+        targets=fillable(MISSING),
+        model=model,
+        version=ModelVersionFactory(model=model),
+        suites=["Core", "External set"],
+        **kwargs,
+    )
 
 
 def test_typed_answers_become_documentation_the_service_accepts(personas: Any) -> None:
     model = AIModelFactory(organization=personas.org)
-    docs, model_fields = fillable(MISSING)
-    form = CardFieldsForm(
+    form = _form(
+        model,
         {
             "doc__keywords": "triage\n\n referral ",
             "origin__0": "same_source",
             "origin__1": "",
             "model__out_of_scope_uses": "Paediatrics",
+            "model__target_population": "Adults referred by their GP",
+            "version__alignment_techniques": ["instruction_tuning"],
         },
-        docs=docs,
-        model_fields=model_fields,
-        model=model,
-        values={},
-        suites=["Core", "External set"],
+        values={"evaluation_data_origin": {"Older suite": "external"}},
     )
     assert form.is_valid(), form.errors
     values = form.documentation_values()
     assert values == {
         "keywords": ["triage", "referral"],
         "demographic_input_features": [],  # none ticked: an answer, not a gap
-        "evaluation_data_origin": {"Core": "same_source"},
+        # the suites the form does not show keep their answer
+        "evaluation_data_origin": {"Older suite": "external", "Core": "same_source"},
     }
-    assert form.model_values() == {"out_of_scope_uses": "Paediatrics"}
+    assert form.model_values() == {
+        "out_of_scope_uses": "Paediatrics",
+        "target_population": "Adults referred by their GP",
+    }
+    assert form.version_values() == {"alignment_techniques": ["instruction_tuning"]}
     model_documentation_update(model=model, values=values)
     assert ModelDocumentation.objects.get(model=model).values == values
+
+
+def test_every_missing_item_gets_its_inputs_or_a_link(personas: Any) -> None:
+    model = AIModelFactory(organization=personas.org)
+    contradiction = {"id": "alignment-preference", "message": "RLHF claimed", "explained": False}
+    form = _form(
+        model,
+        {"explain__0": " The reward model was trained by the vendor. "},
+        values={"consistency_explanations": {"older": "kept"}},
+        contradictions=[contradiction, {"id": "x", "message": "done", "explained": True}],
+    )
+    missing = [{"label": f"Item {i}", **entry} for i, entry in enumerate(MISSING)]
+    links = {"model": "/models/1/", "run": "/runs/?model_version=1", "suite": "/suites/new/"}
+    rows = checklist(missing, [contradiction], form, links)
+    assert [r["label"] for r in rows] == [
+        *(m["label"] for m in missing),
+        "Contradiction: RLHF claimed",
+    ]
+    for row in rows:  # every item: an input of its own, one above, or where to do it
+        assert row["fields"] or row["above"] or row["action"], row["label"]
+    by_label = {r["label"]: r for r in rows}
+    assert [f.name for f in by_label["Item 5"]["fields"]] == [
+        "model__target_population",
+        "model__intended_users",
+    ]
+    assert by_label["Item 4"]["action"][1] == "/models/1/"  # schedules live on the model page
+    assert form.is_valid(), form.errors
+    assert form.documentation_values()["consistency_explanations"] == {
+        "older": "kept",
+        "alignment-preference": "The reward model was trained by the vendor.",
+    }
 
 
 def _admin(personas: Any) -> Client:
