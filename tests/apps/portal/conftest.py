@@ -19,7 +19,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 A11Y_SCRIPT = (Path(__file__).parent / "a11y.js").read_text()
 KEYBOARD_SCRIPT = (Path(__file__).parent / "keyboard.js").read_text()
-TABLET = {"width": 820, "height": 1180}
+TABLET = {"width": 768, "height": 1024}
 DESKTOP = {"width": 1280, "height": 900}
 
 

@@ -1,6 +1,7 @@
 """The portal in a real browser (Debian's Chromium, headless) against a live server, a real
 Celery worker, Redis and PostgreSQL. A compliance officer registers a model and a version,
 uploads a dataset (a file with two mistakes first), starts a run and watches it reach 100 %,
+two reviewers sign the validation stage (one mistypes the password first and is refused),
 schedules re-evaluation, fills a card's missing fields and issues it; an auditor downloads
 the PDF, verifies it, verifies the audit trail (also offline, from the export) and finds no
 write control on any page. Every main page passes the accessibility and keyboard checks and
@@ -24,8 +25,9 @@ from playwright.sync_api import Page, expect
 
 from apps.registry import services as registry
 from apps.registry.models import AIModel, DatasetVersion
+from apps.signoffs.models import SignOff
 from tests.apps.evaluations.conftest import slice_file
-from tests.apps.portal.conftest import PageChecks
+from tests.apps.portal.conftest import PageChecks, accessibility_problems
 from tests.conftest import PASSWORD
 from tests.factories import DatasetFactory
 
@@ -83,6 +85,22 @@ def watch_run(page: Page) -> list[int]:
             return seen
         time.sleep(0.25)
     raise AssertionError(f"run did not finish; progress seen {seen}")
+
+
+def sign_validation(page: Page, base: str, version_pk: int, password: str) -> None:
+    """Approve a version's validation stage, typing the password in the re-auth dialog."""
+    page.goto(f"{base}/sign/model_version/{version_pk}/")
+    page.get_by_label("Approved").check()
+    expect(page.get_by_label("Lifecycle stage")).to_have_value("validation")
+    page.get_by_label("Comment").fill("Thresholds and items reviewed")
+    expect(page.get_by_label("Your password")).to_be_hidden()  # asked for in the dialog only
+    page.get_by_role("button", name="Sign…").click()
+    dialog = page.get_by_role("dialog", name="Re-authenticate to sign")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Your password")).to_be_focused()
+    assert accessibility_problems(page) == []
+    page.keyboard.type(password)
+    dialog.get_by_role("button", name="Sign", exact=True).click()
 
 
 def wait_rendered(page: Page) -> None:
@@ -219,6 +237,25 @@ def test_officer_and_auditor_walk(
     page.get_by_label("Answers").select_option("true")
     expect(page.locator("#run-items tbody .badge.pass")).to_have_count(0)
     checks.check(page, "07-run-items-wrong")
+
+    # Two reviewers sign the validation stage; the first one mistypes the password once.
+    reviewer = browser.new_context(viewport={"width": 1280, "height": 900})
+    page_r = reviewer.new_page()
+    sign_in(page_r, base, "clinical_reviewer")
+    sign_validation(page_r, base, version.pk, "not my password")
+    dialog = page_r.get_by_role("dialog", name="Re-authenticate to sign")
+    expect(dialog.locator(".field.has-error")).to_contain_text("Wrong password")
+    assert not SignOff.objects.exists()
+    page_r.keyboard.press("Escape")
+    sign_validation(page_r, base, version.pk, PASSWORD)
+    expect(page_r.locator(".messages")).to_contain_text("You signed")
+    reviewer.close()
+    sign_validation(page, base, version.pk, PASSWORD)
+    expect(page.locator(".signature")).to_have_count(2)
+    assert {s.signer.username for s in SignOff.objects.all()} == {
+        "clinical_reviewer",
+        "compliance_officer",
+    }
 
     # Re-evaluation on a schedule; the model page shows the history as charts.
     page.goto(base + f"/models/{model.pk}/")
