@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from apps.accounts.models import Membership, Role
+from apps.accounts.models import ApiToken, Membership, Role, ServiceAccount
 from apps.portal.cardfields import CardFieldsForm, checklist, fillable
 from apps.reports.models import ModelDocumentation
 from apps.reports.services import model_documentation_update
@@ -157,3 +159,42 @@ def test_a_hub_version_needs_a_pinned_revision_shown_next_to_the_field(personas:
     html = response.content.decode()
     assert "A hub revision must be a full 40-character commit hash." in html
     assert not model.versions.exists()
+
+
+def test_admins_create_service_accounts_and_tokens_they_hold(personas: Any) -> None:
+    client = _admin(personas)
+    created = client.post(
+        "/organisation/", {"form": "service", "s-name": "Release pipeline", "s-role": "auditor"}
+    )
+    assert created.status_code == 302
+    account = ServiceAccount.objects.get(organization=personas.org, name="Release pipeline")
+    token = {
+        "form": "token",
+        "t-name": "nightly export",
+        "t-expires_at": (timezone.now() + timedelta(days=30)).date().isoformat(),
+        "t-holder": str(account.user_id),
+    }
+    above = client.post("/organisation/", {**token, "t-role": "compliance_officer"})
+    assert above.status_code == 400
+    assert "A token cannot act above its holder&#x27;s role" in above.content.decode()
+    assert not ApiToken.objects.filter(holder=account.user).exists()
+    page = client.post("/organisation/", {**token, "t-role": "auditor"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    issued = ApiToken.objects.get(holder=account.user)
+    assert issued.role == "auditor" and issued.created_by == personas.admin
+    assert "Copy the new token now" in html
+    assert 'Release pipeline <span class="muted">(service account' in html
+    # A second account of the same name is refused next to the name.
+    again = client.post(
+        "/organisation/", {"form": "service", "s-name": "Release pipeline", "s-role": "auditor"}
+    )
+    assert "already has a service account of this name" in again.content.decode()
+    # Only admins manage them.
+    officer = Client()
+    officer.force_login(personas.user("compliance_officer"))
+    refused = officer.post(
+        "/organisation/", {"form": "service", "s-name": "Sneaky", "s-role": "auditor"}
+    )
+    assert refused.status_code == 403
+    assert not ServiceAccount.objects.filter(name="Sneaky").exists()
