@@ -14,7 +14,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services as accounts
-from apps.accounts.models import ApiToken, Membership, Organization, ServiceAccount, User
+from apps.accounts.models import (
+    ApiToken,
+    Membership,
+    Organization,
+    Role,
+    ServiceAccount,
+    User,
+)
 from apps.common.tenancy import scope
 from apps.evaluations.models import Schedule
 from apps.portal import access
@@ -122,7 +129,10 @@ def org_admin(request: HttpRequest) -> HttpResponse:
         "members": scope(Membership.objects.select_related("user"), actor)
         .filter(organization=org)
         .exclude(user__service_account__isnull=False),
-        "services": [{"account": s, "role": roles.get(s.user_id, "")} for s in services],
+        "services": [
+            {"account": s, "role": Role(roles[s.user_id]).label if s.user_id in roles else ""}
+            for s in services
+        ],
         "tokens": scope(ApiToken.objects.select_related("created_by", "holder"), actor).filter(
             organization=org
         ),
