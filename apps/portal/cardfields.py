@@ -243,7 +243,7 @@ class CardFieldsForm(PortalForm):
         return out
 
 
-def _action(hint: str, links: dict[str, str]) -> tuple[str, str] | None:
+def action_for(hint: str, links: dict[str, str]) -> tuple[str, str] | None:
     """Where an item that no typed answer fills is done: (link text, URL)."""
     if not links:
         return None
@@ -255,6 +255,12 @@ def _action(hint: str, links: dict[str, str]) -> tuple[str, str] | None:
         return "Define a suite with thresholds", links["suite"]
     if hint.startswith("Evaluations") or "run a suite" in hint:
         return "Start a run on this version", links["run"]
+    if hint.startswith("Registry → dataset"):
+        return "Open the datasets (demographic counts per version)", links["datasets"]
+    if hint.startswith("Registry → model version"):
+        return "Open the model's versions", links["model"] + "#versions-h"
+    if hint.startswith("Accounts → organisation"):
+        return "Open the organisation (admins)", links["org"]
     return None
 
 
@@ -281,7 +287,7 @@ def checklist(
                 "hint": hint,
                 "fields": [form[n] for n in fresh] if form else [],
                 "above": above,
-                "action": None if names else _action(hint, links),
+                "action": None if names else action_for(hint, links),
             }
         )
     for i, item in enumerate(form.contradictions if form else []):

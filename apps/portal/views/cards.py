@@ -108,6 +108,8 @@ def _workspace(
             "model": reverse("portal:model", args=[card.model_id]),
             "run": reverse("portal:runs") + f"?model_version={card.model_version_id}",
             "suite": reverse("portal:suite-new"),
+            "datasets": reverse("portal:datasets"),
+            "org": reverse("portal:org"),
         }
     return {
         "card": card,

@@ -10,8 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Membership, Role, ServiceAccount
-from apps.portal.cardfields import CardFieldsForm, checklist, fillable
+from apps.portal.cardfields import CardFieldsForm, action_for, checklist, fillable, hint_targets
 from apps.reports.models import ModelDocumentation
+from apps.reports.profiles import PROFILES
 from apps.reports.services import model_documentation_update
 from tests.factories import AIModelFactory, ModelVersionFactory
 
@@ -91,7 +92,13 @@ def test_every_missing_item_gets_its_inputs_or_a_link(personas: Any) -> None:
         contradictions=[contradiction, {"id": "x", "message": "done", "explained": True}],
     )
     missing = [{"label": f"Item {i}", **entry} for i, entry in enumerate(MISSING)]
-    links = {"model": "/models/1/", "run": "/runs/?model_version=1", "suite": "/suites/new/"}
+    links = {
+        "model": "/models/1/",
+        "run": "/runs/?model_version=1",
+        "suite": "/suites/new/",
+        "datasets": "/datasets/",
+        "org": "/organisation/",
+    }
     rows = checklist(missing, [contradiction], form, links)
     assert [r["label"] for r in rows] == [
         *(m["label"] for m in missing),
@@ -110,6 +117,16 @@ def test_every_missing_item_gets_its_inputs_or_a_link(personas: Any) -> None:
         "older": "kept",
         "alignment-preference": "The reward model was trained by the vendor.",
     }
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_required_field_of_every_profile_has_an_input_or_a_link(profile: str) -> None:
+    links = dict.fromkeys(("model", "run", "suite", "datasets", "org"), "/somewhere/")
+    for section in PROFILES[profile].sections:
+        for spec in (f for f in section.fields if f.required):
+            targets = hint_targets(spec.fill_hint)
+            fillable_here = targets.docs or targets.model_fields or targets.version_fields
+            assert fillable_here or action_for(spec.fill_hint, links), (spec.id, spec.fill_hint)
 
 
 def _admin(personas: Any) -> Client:
