@@ -62,6 +62,25 @@ class TokenForm(PortalForm):
 
 class OrgTokenForm(TokenForm):
     role = forms.ChoiceField(choices=Role.choices, help_text="The token acts with this role.")
+    holder = forms.ChoiceField(
+        label="Held by",
+        required=False,
+        help_text="You, or one of the organisation's service accounts; never above its role.",
+    )
+
+    def __init__(self, *args: Any, services: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "holder").choices = [("", "Me")] + [
+            (str(s.user_id), f"Service account “{s.name}”") for s in services
+        ]
+
+
+class ServiceAccountForm(PortalForm):
+    name = forms.CharField(max_length=100, help_text="What it is, e.g. release pipeline.")
+    role = forms.ChoiceField(
+        choices=[(v, label) for v, label in Role.choices if v != Role.ADMIN],
+        help_text="A service account cannot sign and cannot be an admin.",
+    )
 
 
 class AIModelForm(PortalForm):

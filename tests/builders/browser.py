@@ -13,7 +13,7 @@ SCRIPTS = Path(settings.BASE_DIR) / "tests" / "apps" / "portal"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 A11Y_SCRIPT = (SCRIPTS / "a11y.js").read_text()
 KEYBOARD_SCRIPT = (SCRIPTS / "keyboard.js").read_text()
-TABLET = {"width": 820, "height": 1180}
+TABLET = {"width": 768, "height": 1024}
 DESKTOP = {"width": 1280, "height": 900}
 
 

@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from apps.evaluations.models import EvaluationRun
 from apps.portal import access, selectors
-from apps.portal.cardfields import CardFieldsForm, fillable
+from apps.portal.cardfields import CardFieldsForm, checklist, fillable
 from apps.portal.forms import CardDraftForm, VerifyForm, add_service_errors
 from apps.registry import services as registry
 from apps.reports import comparison_report
@@ -26,6 +27,7 @@ from apps.reports.models import ModelCard
 from apps.reports.selectors import documentation_values
 from worker import tasks
 
+BUSY = (ModelCard.Status.RENDERING, ModelCard.Status.ISSUING)
 FORMAT_LABELS = {"pdf": "PDF", "json": "JSON", "xml": "CHAI XML", "md": "Hugging Face README"}
 
 
@@ -80,18 +82,49 @@ def _suite_names(card: ModelCard) -> list[str]:
 
 
 def _fields_form(card: ModelCard, data: Any = None) -> CardFieldsForm | None:
-    missing = (card.completeness or {}).get("missing") or []
-    docs, model_fields = fillable(missing)
-    if not docs and not model_fields:
-        return None
-    return CardFieldsForm(
+    completeness = card.completeness or {}
+    targets = fillable(completeness.get("missing") or [])
+    contradictions = completeness.get("contradictions") or []
+    form = CardFieldsForm(
         data,
-        docs=docs,
-        model_fields=model_fields,
+        targets=targets,
         model=card.model,
+        version=card.model_version,
         values=documentation_values(model_id=card.model_id),
         suites=_suite_names(card),
+        contradictions=contradictions,
     )
+    return form if form.fields else None
+
+
+def _workspace(
+    request: HttpRequest, card: ModelCard, form: CardFieldsForm | None
+) -> dict[str, Any]:
+    """What the card page shows: the checklist with its inputs, downloads, preview."""
+    perms = access.permissions_for(request, card)
+    completeness = card.completeness or {}
+    links = {}
+    if perms["issue"] and card.status == ModelCard.Status.DRAFT:
+        links = {
+            "model": reverse("portal:model", args=[card.model_id]),
+            "run": reverse("portal:runs") + f"?model_version={card.model_version_id}",
+            "suite": reverse("portal:suite-new"),
+            "datasets": reverse("portal:datasets"),
+            "org": reverse("portal:org"),
+        }
+    return {
+        "card": card,
+        "perms": perms,
+        "form": form,
+        "checklist": checklist(
+            completeness.get("missing") or [],
+            completeness.get("contradictions") or [],
+            form,
+            links,
+        ),
+        "downloads": _downloads(card),
+        "sections": _preview(card),
+    }
 
 
 def _downloads(card: ModelCard) -> list[dict[str, str]]:
@@ -120,24 +153,18 @@ def _preview(card: ModelCard) -> list[dict[str, Any]]:
 @access.member_required
 def card_detail(request: HttpRequest, pk: str) -> HttpResponse:
     card = _card(request, pk)
-    perms = access.permissions_for(request, card)
-    form = _fields_form(card) if perms["issue"] and card.status == ModelCard.Status.DRAFT else None
-    context = {
-        "card": card,
-        "perms": perms,
-        "form": form,
-        "downloads": _downloads(card),
-        "sections": _preview(card),
-    }
-    return render(request, "portal/card.html", context)
+    can_fill = access.permissions_for(request, card)["issue"]
+    form = _fields_form(card) if can_fill and card.status == ModelCard.Status.DRAFT else None
+    return render(request, "portal/card.html", _workspace(request, card, form))
 
 
 @access.member_required
 def card_status(request: HttpRequest, pk: str) -> HttpResponse:
-    """Rendering progress (polled); the page reloads when the draft is ready."""
+    """Rendering or issuing progress (polled); the page reloads itself when the draft is
+    ready or the card is issued (or either failed)."""
     card = _card(request, pk)
     response = render(request, "portal/_card_status.html", {"card": card})
-    if card.status != ModelCard.Status.RENDERING:
+    if card.status not in BUSY:
         response["HX-Refresh"] = "true"
     return response
 
@@ -162,6 +189,9 @@ def card_fill(request: HttpRequest, pk: str) -> HttpResponseBase:
                 model_values = form.model_values()
                 if model_values:
                     registry.ai_model_update(model=card.model, **model_values)
+                version_values = form.version_values()
+                if version_values:
+                    registry.model_version_update(version=card.model_version, **version_values)
                 card = reports.model_card_request(
                     model_version=card.model_version, profile=card.profile, user=request.user
                 )
@@ -171,14 +201,7 @@ def card_fill(request: HttpRequest, pk: str) -> HttpResponseBase:
         else:
             messages.success(request, "Saved. The draft is being rendered again with your answers.")
             return redirect("portal:card", card.pk)
-    context = {
-        "card": card,
-        "perms": access.permissions_for(request, card),
-        "form": form,
-        "downloads": _downloads(card),
-        "sections": _preview(card),
-    }
-    return render(request, "portal/card.html", context, status=400)
+    return render(request, "portal/card.html", _workspace(request, card, form), status=400)
 
 
 def _prefix_errors(form: CardFieldsForm, exc: ValidationError) -> None:
@@ -187,7 +210,8 @@ def _prefix_errors(form: CardFieldsForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
         return
     for name, errors in exc.message_dict.items():
-        target = next((f for f in (f"doc__{name}", f"model__{name}") if f in form.fields), None)
+        names = (f"doc__{name}", f"model__{name}", f"version__{name}")
+        target = next((f for f in names if f in form.fields), None)
         for error in errors:
             form.add_error(target, error)
 
@@ -230,7 +254,8 @@ def card_issue(request: HttpRequest, pk: str) -> HttpResponseBase:
 
 @access.member_required
 def verify(request: HttpRequest) -> HttpResponse:
-    """Any signed-in user: is this file (or digest) an issued card? With the reason."""
+    """Any signed-in user: is this file (or digest) an issued card? The answer with its
+    reason; an uploaded file also has its signature checked and the card it claims named."""
     form = VerifyForm(request.POST or None, request.FILES or None)
     answer = None
     if request.method == "POST" and form.is_valid():
@@ -238,13 +263,17 @@ def verify(request: HttpRequest) -> HttpResponse:
         if upload is not None and upload.size > VERIFY_MAX_BYTES:
             form.add_error("file", f"At most {VERIFY_MAX_BYTES // (1024 * 1024)} MiB.")
         else:
-            digest = (
-                reports.sha256_of_upload(upload.chunks())
-                if upload is not None
-                else form.cleaned_data["sha256"]
-            )
-            answer = comparison_report.report_verify(
-                sha256=digest, actor=access.actor(request)
-            ) or reports.model_card_verify(sha256=digest, actor=access.actor(request))
+            actor = access.actor(request)
+            # A comparison or reasoning report answers for its own file; otherwise a card.
+            if upload is not None:
+                content = b"".join(upload.chunks())
+                answer = comparison_report.report_verify_file(
+                    content=content, actor=actor
+                ) or reports.model_card_verify_file(content=content, actor=actor)
+            else:
+                digest = form.cleaned_data["sha256"]
+                answer = comparison_report.report_verify(
+                    sha256=digest, actor=actor
+                ) or reports.model_card_verify(sha256=digest, actor=actor)
     status = 400 if form.errors else 200
     return render(request, "portal/verify.html", {"form": form, "answer": answer}, status=status)

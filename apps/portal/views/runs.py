@@ -39,7 +39,9 @@ def run_list(request: HttpRequest) -> HttpResponseBase:
     actor = access.actor(request)
     suites = EvaluationSuite.objects.filter(organization_id=org.pk).order_by("name", "-version")
     versions = selectors.versions_for(actor=actor, organization_id=org.pk)
-    form = RunStartForm(request.POST or None, suites=suites, versions=versions)
+    # ?model_version=<id> (from a card's checklist) preselects the version to run.
+    initial = {"model_version": request.GET.get("model_version", "")}
+    form = RunStartForm(request.POST or None, suites=suites, versions=versions, initial=initial)
     if request.method == "POST":
         access.require(request, "run", org.pk)
         if form.is_valid():

@@ -1,6 +1,7 @@
 """The portal in a real browser (Debian's Chromium, headless) against a live server, a real
 Celery worker, Redis and PostgreSQL. A compliance officer registers a model and a version,
 uploads a dataset (a file with two mistakes first), starts a run and watches it reach 100 %,
+two reviewers sign the validation stage (one mistypes the password first and is refused),
 schedules re-evaluation, fills a card's missing fields and issues it; an auditor downloads
 the PDF, verifies it, verifies the audit trail (also offline, from the export) and finds no
 write control on any page. Every main page passes the accessibility and keyboard checks and
@@ -24,8 +25,9 @@ from playwright.sync_api import Page, expect
 
 from apps.registry import services as registry
 from apps.registry.models import AIModel, DatasetVersion
+from apps.signoffs.models import SignOff
 from tests.apps.evaluations.conftest import slice_file
-from tests.apps.portal.conftest import PageChecks
+from tests.apps.portal.conftest import PageChecks, accessibility_problems
 from tests.conftest import PASSWORD
 from tests.factories import DatasetFactory
 
@@ -85,14 +87,26 @@ def watch_run(page: Page) -> list[int]:
     raise AssertionError(f"run did not finish; progress seen {seen}")
 
 
+def sign_validation(page: Page, base: str, version_pk: int, password: str) -> None:
+    """Approve a version's validation stage, typing the password in the re-auth dialog."""
+    page.goto(f"{base}/sign/model_version/{version_pk}/")
+    page.get_by_label("Approved").check()
+    expect(page.get_by_label("Lifecycle stage")).to_have_value("validation")
+    page.get_by_label("Comment").fill("Thresholds and items reviewed")
+    expect(page.get_by_label("Your password")).to_be_hidden()  # asked for in the dialog only
+    page.get_by_role("button", name="Sign…").click()
+    dialog = page.get_by_role("dialog", name="Re-authenticate to sign")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Your password")).to_be_focused()
+    assert accessibility_problems(page) == []
+    page.keyboard.type(password)
+    dialog.get_by_role("button", name="Sign", exact=True).click()
+
+
 def wait_rendered(page: Page) -> None:
     expect(page.locator("#comp-h")).to_be_visible(timeout=120_000)
 
 
-# Known defect, open on issue 13: since the cards branch, the payer card also requires
-# "Intended population and users" (not filled by this walk) and is issued in the background
-# (the walk expects it issued at once); the walk must be updated to both.
-@pytest.mark.xfail(strict=False, reason="walk predates background issuing: see issue 13 note")
 def test_officer_and_auditor_walk(
     _async_unsafe_ok: None,
     live_server: Any,
@@ -224,6 +238,25 @@ def test_officer_and_auditor_walk(
     expect(page.locator("#run-items tbody .badge.pass")).to_have_count(0)
     checks.check(page, "07-run-items-wrong")
 
+    # Two reviewers sign the validation stage; the first one mistypes the password once.
+    reviewer = browser.new_context(viewport={"width": 1280, "height": 900})
+    page_r = reviewer.new_page()
+    sign_in(page_r, base, "clinical_reviewer")
+    sign_validation(page_r, base, version.pk, "not my password")
+    dialog = page_r.get_by_role("dialog", name="Re-authenticate to sign")
+    expect(dialog.locator(".field.has-error")).to_contain_text("Wrong password")
+    assert not SignOff.objects.exists()
+    page_r.keyboard.press("Escape")
+    sign_validation(page_r, base, version.pk, PASSWORD)
+    expect(page_r.locator(".messages")).to_contain_text("You signed")
+    reviewer.close()
+    sign_validation(page, base, version.pk, PASSWORD)
+    expect(page.locator(".signature")).to_have_count(2)
+    assert {s.signer.username for s in SignOff.objects.all()} == {
+        "clinical_reviewer",
+        "compliance_officer",
+    }
+
     # Re-evaluation on a schedule; the model page shows the history as charts.
     page.goto(base + f"/models/{model.pk}/")
     page.get_by_text("Add a schedule").click()
@@ -239,26 +272,47 @@ def test_officer_and_auditor_walk(
     page.goto(base + "/dashboard/")
     checks.check(page, "09-dashboard")
 
-    # A payer card: fill what is missing, render again, issue.
+    # A payer card: every missing item has its input next to it (or, for what only data
+    # fills, a link); the officer types what is missing, renders again, and issues.
     page.goto(base + f"/cards/?model={model.pk}")
     page.get_by_label("Model version").select_option(label="Triage Assistant 1.0")
     page.get_by_label("Profile").select_option("payer")
     page.get_by_role("button", name="Draft card").click()
     wait_rendered(page)
-    missing = page.locator(".checklist li")
-    assert missing.count() > 0
     fill = page.locator("form[action$='/fill/']")
+    items = fill.locator(".checklist > li")
+    assert items.count() > 0
+    for item in items.all():
+        inputs = item.locator("textarea, select, input").count()
+        assert inputs or item.get_by_role("link").count() or "above" in item.inner_text(), (
+            item.inner_text()
+        )
+    # The registry fields behind "Intended population and users", typed in plain fields.
+    population = items.filter(has_text="Intended population and users")
+    population.get_by_label("Target population").fill("Adults referred for specialist care")
+    population.get_by_label("Intended users").fill("Referral coordinators and triage nurses")
     for area in fill.locator("textarea").all():
-        area.fill("Documented by the compliance office, reviewed quarterly.")
+        if not area.input_value():
+            area.fill("Documented by the compliance office, reviewed quarterly.")
     for select in fill.locator("select").all():
         if not select.input_value():
             select.select_option(index=1)
     checks.check(page, "10-card-draft")
     fill.get_by_role("button", name="Save and render again").click()
     wait_rendered(page)
-    expect(page.locator("main")).to_contain_text("complete")
+    expect(page.locator("#completeness-count + .badge")).to_have_text("complete")
+    expect(page.locator(".checklist")).to_have_count(0)
+    model.refresh_from_db()
+    assert model.target_population == "Adults referred for specialist care"
+    assert model.intended_users == "Referral coordinators and triage nurses"
     page.get_by_role("button", name="Issue card").click()
-    expect(page.locator(".msg.success")).to_contain_text("is issued")
+    # A worker renders and signs the files; the page follows it without being reloaded.
+    expect(page.locator(".msg.success")).to_contain_text("is being issued")
+    for fmt in ("pdf", "json", "md"):
+        expect(page.locator(f"code[data-digest={fmt}]")).to_have_text(
+            re.compile(r"^[0-9a-f]{64}$"), timeout=120_000
+        )
+    expect(page.locator("p.sub .badge")).to_have_text("issued")
     card_url = page.url
     checks.check(page, "11-card-issued")
     page.goto(base + "/account/tokens/")
@@ -281,11 +335,24 @@ def test_officer_and_auditor_walk(
     page.get_by_label("Card file (PDF, JSON, XML or README)").set_input_files(str(pdf))
     page.get_by_role("button", name="Verify").click()
     expect(page.locator("#verify-answer")).to_contain_text("Authentic")
-    expect(page.locator("#verify-answer")).to_contain_text("Reason: its SHA-256 matches")
+    expect(page.locator("#verify-reason")).to_contain_text(
+        "Reason: Authentic: the digest matches the pdf file of Payer summary card v1"
+    )
+    expect(page.locator("#verify-signature")).to_contain_text("holds")
     checks.check(page, "13-verify")
+    # One byte added: the file still names its card, but it is not the issued file.
+    altered = tmp_path / "altered.pdf"
+    altered.write_bytes(body + b"\n%altered\n")
+    page.get_by_label("Card file (PDF, JSON, XML or README)").set_input_files(str(altered))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#verify-answer")).to_contain_text("Not verified")
+    expect(page.locator("#verify-reason")).to_contain_text(
+        "claims to be Payer summary card v1 of Triage Assistant, but its SHA-256 matches none"
+    )
     page.get_by_label("or its SHA-256 digest").fill("0" * 64)
     page.get_by_role("button", name="Verify").click()
     expect(page.locator("#verify-answer")).to_contain_text("Not verified")
+    expect(page.locator("#verify-reason")).to_contain_text("No issued card has a file")
 
     page.goto(base + "/audit/")
     page.get_by_role("button", name="Verify the chain now").click()

@@ -17,26 +17,11 @@ from playwright.sync_api import Page, expect
 from apps.signoffs import services
 from apps.signoffs.models import PreferenceJudgment, SignOff
 from tests.apps.portal.conftest import SCREENSHOTS, PageChecks, accessibility_problems
-from tests.apps.portal.test_browser import sign_in, write_forms
+from tests.apps.portal.test_browser import sign_in, sign_validation, write_forms
 from tests.apps.reports.conftest import make_world
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sign_validation(page: Page, base: str, version_pk: int, password: str) -> None:
-    page.goto(f"{base}/sign/model_version/{version_pk}/")
-    page.get_by_label("Approved").check()
-    expect(page.get_by_label("Lifecycle stage")).to_have_value("validation")
-    page.get_by_label("Comment").fill("Thresholds and items reviewed")
-    expect(page.get_by_label("Your password")).to_be_hidden()  # asked for in the dialog only
-    page.get_by_role("button", name="Sign…").click()
-    dialog = page.get_by_role("dialog", name="Re-authenticate to sign")
-    expect(dialog).to_be_visible()
-    expect(dialog.get_by_label("Your password")).to_be_focused()
-    assert accessibility_problems(page) == []
-    page.keyboard.type(password)
-    dialog.get_by_role("button", name="Sign", exact=True).click()
 
 
 def judge_by_keyboard(page: Page) -> None:

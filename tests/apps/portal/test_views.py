@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.models import ApiToken, Role
 from apps.audit.models import AuditEvent
@@ -254,3 +255,34 @@ def test_a_queued_run_is_followed_and_cancelled_by_a_runner_only(
     assert "Only a queued or running run can be cancelled" in again
     partial = auditor.get(f"/runs/{run.pk}/items/?wrong=true", headers={"HX-Request": "true"})
     assert partial.content.decode().startswith('<div id="run-items">')
+
+
+def test_a_card_being_issued_is_followed_until_it_is_issued(
+    personas: Any, browser_for: Any
+) -> None:
+    from apps.reports.models import ModelCard
+    from apps.reports.services import model_card_request
+    from tests.apps.reports.conftest import make_world
+
+    world = make_world(personas.org)
+    card = model_card_request(model_version=world.version, profile="payer", user=None)
+    issuing = ModelCard.objects.filter(pk=card.pk)
+    issuing.update(status=ModelCard.Status.ISSUING, progress=40, pdf_sha256="a" * 64)
+    auditor = browser_for("auditor")
+    page = auditor.get(f"/cards/{card.pk}/").content.decode()
+    assert "is being issued" in page and 'hx-trigger="every 1s"' in page
+    assert 'data-digest="pdf"' not in page  # the draft's files are not offered meanwhile
+    status = f"/cards/{card.pk}/status/"
+    polled = auditor.get(status, headers={"X-Portal-Poll": "1"})
+    assert b'aria-label="Issuing progress"' in polled.content and "HX-Refresh" not in polled
+    issuing.update(
+        status=ModelCard.Status.ISSUED,
+        progress=100,
+        issued_at=timezone.now(),
+        document={"sections": []},
+        json_sha256="b" * 64,
+        md_sha256="c" * 64,
+    )
+    assert auditor.get(status)["HX-Refresh"] == "true"
+    page = auditor.get(f"/cards/{card.pk}/").content.decode()
+    assert 'data-digest="pdf"' in page and "is being issued" not in page
