@@ -15,10 +15,6 @@ import pytest
 
 from tests.builders.browser import DESKTOP, PageChecks
 
-# Kept importable from here until tests/apps/portal/test_browser*.py import tests.builders.
-from tests.builders.browser import SCREENSHOTS as SCREENSHOTS
-from tests.builders.browser import accessibility_problems as accessibility_problems
-
 CHROMIUM = Path("/usr/bin/chromium")
 
 

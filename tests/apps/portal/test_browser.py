@@ -26,9 +26,9 @@ from playwright.sync_api import Page, expect
 from apps.registry import services as registry
 from apps.registry.models import AIModel, DatasetVersion
 from apps.signoffs.models import SignOff
-from tests.apps.evaluations.conftest import slice_file
-from tests.apps.portal.conftest import PageChecks, accessibility_problems
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
+from tests.builders.browser import PageChecks, accessibility_problems
+from tests.builders.evaluations import slice_file
 from tests.factories import DatasetFactory
 
 pytestmark = [

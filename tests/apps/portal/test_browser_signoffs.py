@@ -16,10 +16,10 @@ from playwright.sync_api import Page, expect
 
 from apps.signoffs import services
 from apps.signoffs.models import PreferenceJudgment, SignOff
-from tests.apps.portal.conftest import SCREENSHOTS, PageChecks, accessibility_problems
 from tests.apps.portal.test_browser import sign_in, sign_validation, write_forms
-from tests.apps.reports.conftest import make_world
-from tests.conftest import PASSWORD
+from tests.builders.accounts import PASSWORD
+from tests.builders.browser import SCREENSHOTS, PageChecks, accessibility_problems
+from tests.builders.reports import make_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -262,7 +262,7 @@ def test_a_card_being_issued_is_followed_until_it_is_issued(
 ) -> None:
     from apps.reports.models import ModelCard
     from apps.reports.services import model_card_request
-    from tests.apps.reports.conftest import make_world
+    from tests.builders.reports import make_world
 
     world = make_world(personas.org)
     card = model_card_request(model_version=world.version, profile="payer", user=None)

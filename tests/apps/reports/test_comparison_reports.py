@@ -16,8 +16,8 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from apps.audit.models import AuditEvent
 from apps.reports import offline, signing
 from apps.reports.models import ComparisonReport
-from tests.builders.evaluations import finished_run, quick_suite
 from tests.apps.evaluations.test_comparisons import versions  # noqa: F401  (fixture)
+from tests.builders.evaluations import finished_run, quick_suite
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/comparison-reports/"
