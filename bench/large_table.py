@@ -29,6 +29,13 @@ if str(ROOT) not in sys.path:
 
 SAMPLE = ROOT / "tests" / "apps" / "reports" / "sample_card.json"
 GOAL_S = 3.0
+# The sample card is a CHAI card: its PDF embeds a CHAI XML (a minimal one, as in test_pdf.py).
+CHAI_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<AppliedModelCard xmlns="https://mc.chai.org/v0.2/schema.xsd">'
+    b"<BasicInfo><ModelName>Discharge Summary Assistant</ModelName></BasicInfo>"
+    b"</AppliedModelCard>\n"
+)
 
 
 def table(rows: int) -> dict[str, Any]:
@@ -47,7 +54,10 @@ def table(rows: int) -> dict[str, Any]:
 
 
 def attachments(document: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
-    return {"model-card.json": (json.dumps(document).encode(), "application/json")}
+    return {
+        "model-card.json": (json.dumps(document).encode(), "application/json"),
+        "chai-model-card.xml": (CHAI_XML, "application/xml"),
+    }
 
 
 def refusal(label: str, limit: float, render: Any) -> None:
