@@ -22,7 +22,8 @@ from apps.evaluations.models import (
 )
 from apps.registry.models import DatasetVersion, ModelVersion, ModelVersionDataset
 from apps.reports.constants import DATA_ORIGINS, DRIFT_WINDOW_DAYS, FORMATS, HISTORY_RUNS
-from apps.reports.document import CardContext, RunFacts, iso
+from apps.reports.context import CardContext, RunFacts
+from apps.reports.document import iso
 from apps.reports.models import CardProfile, ModelCard, ModelDocumentation
 
 
