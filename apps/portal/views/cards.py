@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from apps.common import filestore
 from apps.evaluations.models import EvaluationRun
 from apps.portal import access, selectors
 from apps.portal.cardfields import CardFieldsForm, fillable
@@ -238,7 +239,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             form.add_error("file", f"At most {VERIFY_MAX_BYTES // (1024 * 1024)} MiB.")
         else:
             digest = (
-                reports.sha256_of_upload(upload.chunks())
+                filestore.sha256_of(upload.chunks())[0]
                 if upload is not None
                 else form.cleaned_data["sha256"]
             )

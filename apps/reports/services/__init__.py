@@ -32,7 +32,6 @@ from apps.reports.services.verify import (
     model_card_verify,
     model_card_verify_file,
     organization_signing_key,
-    sha256_of_upload,
 )
 
 __all__ = [
@@ -56,5 +55,4 @@ __all__ = [
     "model_documentation_update",
     "organization_signing_key",
     "render_files",
-    "sha256_of_upload",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from typing import Any
 
 from apps.common.tenancy import Actor
@@ -129,13 +128,6 @@ def _audit_verify(
         },
         actor=actor,
     )
-
-
-def sha256_of_upload(chunks: Iterable[bytes]) -> str:
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def organization_signing_key(
