@@ -50,6 +50,7 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
+# long: the card document as one literal, key by key in the order of its JSON schema
 def document_build(
     *, card: ModelCard, ctx: CardContext, status: str, issued_by: str | None = None
 ) -> dict[str, Any]:

@@ -144,6 +144,7 @@ def _latest_runs(version: ModelVersion, origins: dict[str, str]) -> list[RunFact
     ]
 
 
+# long: every read a card needs in one place, so its fixed query count stays visible
 def card_context_load(
     *, model_version_id: int, now: datetime | None = None, exclude_card: Any = None
 ) -> CardContext:
