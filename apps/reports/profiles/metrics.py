@@ -158,7 +158,7 @@ def performance(ctx: CardContext, checks: tuple[str, ...], origin: str) -> str |
         if lines:
             blocks.append(
                 f"**{run_facts.label}**, {run_facts.run.items_total} items:\n"
-                + prose.bullets(lines)  # type: ignore[operator]
+                + (prose.bullets(lines) or "")
             )
     return "\n\n".join(blocks) or None
 
