@@ -134,6 +134,7 @@ def _direction(thresholds: dict[str, Any], check: str, name: str, group: str | N
     return metric_direction(check, name)
 
 
+# long: one pass over metrics and verdicts building the two tables the API returns
 def run_comparison(*, previous: EvaluationRun, run: EvaluationRun) -> dict[str, Any]:
     """Per metric: the change from `previous` to `run`, and whether it is beyond tolerance.
 

@@ -248,6 +248,7 @@ def _read_summary(path: Path, format: str) -> dict[str, Any]:
     return summarize_items(read_items(path, fmt=format))
 
 
+# long: validate, store and record one upload top to bottom; the cleanup on failure spans all three
 def dataset_version_create(
     *,
     dataset: Dataset,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
@@ -19,65 +18,14 @@ from django.conf import settings
 
 from apps.common.text import strip_bidi_values
 from apps.reports.constants import SCHEMA_VERSION
+from apps.reports.profiles import PROFILES, data, lifecycle, metrics, prose
+from apps.reports.profiles.base import build_sections, completeness
+from apps.reports.profiles.consistency import contradictions
 
 if TYPE_CHECKING:
-    from apps.accounts.models import Organization
-    from apps.evaluations.models import CheckResult, DriftAlert, EvaluationRun, Schedule
-    from apps.registry.models import AIModel, DatasetVersion, ModelVersion, ModelVersionDataset
+    from apps.registry.models import ModelVersion
+    from apps.reports.context import CardContext
     from apps.reports.models import ModelCard
-
-
-@dataclass
-class RunFacts:
-    """The latest succeeded run of one suite on the card's model version."""
-
-    run: EvaluationRun
-    suite_name: str
-    suite_label: str
-    origin: str | None  # same_source | external | local | None (not classified)
-    checks: dict[str, CheckResult]
-    datasets: list[DatasetVersion]
-
-    @property
-    def date(self) -> str:
-        when = self.run.finished_at or self.run.created_at
-        return when.date().isoformat()
-
-    @property
-    def label(self) -> str:
-        return f"{self.suite_label}, run {self.run.pk} ({self.date})"
-
-
-@dataclass
-class CardContext:
-    """Everything a card is built from, loaded once."""
-
-    organization: Organization
-    model: AIModel
-    version: ModelVersion
-    documentation: dict[str, Any]
-    documentation_revision: int
-    training_links: list[ModelVersionDataset]
-    runs: list[RunFacts]
-    history: list[tuple[EvaluationRun, CheckResult]]  # knowledge results, oldest first
-    schedules: list[Schedule]
-    schedule_run_counts: dict[int, int]
-    drift_alerts: list[DriftAlert]
-    versions: list[ModelVersion]  # all versions of the model, oldest first
-    signatures: list[dict[str, Any]]
-    audit: dict[str, Any]
-    now: datetime
-    previous_issued: list[dict[str, Any]] = field(default_factory=list)
-    # Comparison reports this version is the subject of, cited with their digests.
-    comparison_reports: list[dict[str, Any]] = field(default_factory=list)
-
-    def runs_with(self, *checks: str, origin: str | None | bool = True) -> list[RunFacts]:
-        """Runs holding any of the checks; origin=True means any origin."""
-        return [
-            r
-            for r in self.runs
-            if any(c in r.checks for c in checks) and (origin is True or r.origin == origin)
-        ]
 
 
 def neutralise(value: Any) -> Any:
@@ -102,15 +50,11 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
+# long: the card document as one literal, key by key in the order of its JSON schema
 def document_build(
     *, card: ModelCard, ctx: CardContext, status: str, issued_by: str | None = None
 ) -> dict[str, Any]:
     """Return the card document for `card` in its profile, with the given status."""
-    from apps.reports.profiles import PROFILES
-    from apps.reports.profiles.base import build_sections, completeness
-    from apps.reports.profiles.common import results, source_of
-    from apps.reports.profiles.consistency import contradictions
-
     profile = PROFILES[card.profile]
     sections = build_sections(profile, ctx)
     model, version = ctx.model, ctx.version
@@ -161,7 +105,7 @@ def document_build(
             "id": version.pk,
             "version_label": version.version_label,
             "source_kind": version.source_kind,
-            "source": source_of(version, model.name),
+            "source": prose.source_of(version, model.name),
             "weights_digest": version.weights_digest,
             "base_model": version.base_model,
             "alignment_techniques": list(version.alignment_techniques or []),
@@ -169,7 +113,7 @@ def document_build(
             "created_at": iso(version.created_at),
         },
         "sections": sections,
-        "results": results(ctx),
+        "results": metrics.results(ctx),
         "signatures": list(ctx.signatures),
         "completeness": status_of,
         "hub": hub,
@@ -180,7 +124,7 @@ def document_build(
     neutral: dict[str, Any] = neutralise(document)
     if version.source_kind != "hub" and version.source:
         # Belt and braces: the server path of a local model never appears on a card.
-        label = source_of(version, model.name)
+        label = prose.source_of(version, model.name)
         neutral = _replace_text(neutral, str(version.source), label)
     return neutral
 
@@ -191,10 +135,8 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 def hub_metadata(ctx: CardContext) -> dict[str, Any]:
     """The Hugging Face metadata keys, from the registry; those it cannot fill are named."""
-    from apps.reports.profiles.common import results, training_links
-
-    datasets = [link.dataset_version for link in training_links(ctx)]
-    evaluated = [dv for rf in ctx.runs for dv in rf.datasets]
+    datasets = [link.dataset_version for link in data.training_links(ctx)]
+    evaluated = [dv for run_facts in ctx.runs for dv in run_facts.datasets]
     languages = sorted(
         {str(lang) for dv in datasets + evaluated for lang in dv.languages or []}
         if datasets + evaluated
@@ -206,7 +148,7 @@ def hub_metadata(ctx: CardContext) -> dict[str, Any]:
         "license": licence or None,
         "language": [lang for lang in languages if _LANGUAGE.match(lang)],
         "datasets": sorted({dv.dataset.name for dv in datasets}),
-        "metrics": sorted({str(r["metric"]) for r in results(ctx)}),
+        "metrics": sorted({str(r["metric"]) for r in metrics.results(ctx)}),
         # A base model named in words (not a Hub id) cannot go in `base_model`.
         "base_model": base if _HUB_ID.match(base) else None,
         "pipeline_tag": "text-generation",  # every registered model is a generative LLM
@@ -217,11 +159,11 @@ def hub_metadata(ctx: CardContext) -> dict[str, Any]:
 
 
 def _manifest(run: Any, version: ModelVersion, model_name: str) -> dict[str, Any]:
-    from apps.reports.profiles.common import manifest_of, source_of
-
-    manifest = manifest_of(run)
+    manifest = lifecycle.manifest_of(run)
     if version.source_kind != "hub" and version.source:
-        manifest = _replace_text(manifest, str(version.source), source_of(version, model_name))
+        manifest = _replace_text(
+            manifest, str(version.source), prose.source_of(version, model_name)
+        )
     scrubbed: dict[str, Any] = scrub_paths(manifest)
     return scrubbed
 

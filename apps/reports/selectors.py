@@ -22,7 +22,8 @@ from apps.evaluations.models import (
 )
 from apps.registry.models import DatasetVersion, ModelVersion, ModelVersionDataset
 from apps.reports.constants import DATA_ORIGINS, DRIFT_WINDOW_DAYS, FORMATS, HISTORY_RUNS
-from apps.reports.document import CardContext, RunFacts, iso
+from apps.reports.context import CardContext, RunFacts
+from apps.reports.document import iso
 from apps.reports.models import CardProfile, ComparisonReport, ModelCard, ModelDocumentation
 
 
@@ -143,6 +144,7 @@ def _latest_runs(version: ModelVersion, origins: dict[str, str]) -> list[RunFact
     ]
 
 
+# long: every read a card needs in one place, so its fixed query count stays visible
 def card_context_load(
     *, model_version_id: int, now: datetime | None = None, exclude_card: Any = None
 ) -> CardContext:

@@ -63,6 +63,11 @@ def choose(score: ItemScore, rule: str) -> ItemScore:
     return replace(score, chosen=best, correct=best in score.gold)
 
 
+def chosen(score: ItemScore | None) -> str:
+    """The chosen letter(s) as the metric modules take them: "" when there is none."""
+    return "" if score is None or score.chosen is None else score.chosen
+
+
 def is_prior(item: Item) -> bool:
     return bool(item.metadata.get(PRIOR_KEY))
 

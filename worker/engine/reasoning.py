@@ -155,6 +155,50 @@ def _chance_statement(correct: int, n: int, options: float) -> str | None:
     return None
 
 
+def _record(
+    item: Item, *, direct: tuple[str, str, str | None], reasoning: tuple[str, str, str | None]
+) -> dict[str, Any]:
+    """One item's record: the gold answer, and per mode the prompt, the text and the choice."""
+    return {
+        "item_id": item.id,
+        "language": item.language,
+        "specialty": item.specialty,
+        "gold": list(item.gold),
+        "direct": dict(zip(("prompt", "text", "chosen"), direct, strict=True)),
+        "reasoning": dict(zip(("prompt", "text", "chosen"), reasoning, strict=True)),
+    }
+
+
+def _mode_summary(
+    outcomes: dict[str, Outcome], unparseable: int, mean_options: float
+) -> dict[str, Any]:
+    """A mode's accuracy with its Wilson interval, unparseable answers, and whether it is noise."""
+    correct = sum(o.correct for o in outcomes.values())
+    interval = wilson_interval(correct, len(outcomes))
+    return {
+        "correct": correct,
+        "n": len(outcomes),
+        "accuracy": interval.value,
+        "low": interval.low,
+        "high": interval.high,
+        "method": "wilson",
+        "unparseable": unparseable,
+        "noise": _chance_statement(correct, len(outcomes), mean_options),
+    }
+
+
+def _config_record(config: StudyConfig) -> dict[str, Any]:
+    """The study's configuration as recorded, with the instructions and the answer parser."""
+    return {
+        **asdict(config),
+        "prices": dict(config.prices),
+        "reasoning_instruction": REASONING_INSTRUCTION,
+        "direct_instruction": GENERATION_INSTRUCTION,
+        "parser": "last explicit answer statement (six languages), else a lone "
+        "letter on the last line; unparseable counts as wrong",
+    }
+
+
 def reasoning_study(
     scorer: Scorer, items: Sequence[Item], *, config: StudyConfig | None = None
 ) -> dict[str, Any]:
@@ -183,22 +227,11 @@ def reasoning_study(
         direct[key] = Outcome(d_choice in item.gold, labels)
         cot[key] = Outcome(c_choice in item.gold, labels)
         records.append(
-            {
-                "item_id": item.id,
-                "language": item.language,
-                "specialty": item.specialty,
-                "gold": list(item.gold),
-                "direct": {
-                    "prompt": direct_prompts[len(records)],
-                    "text": d_text,
-                    "chosen": d_choice,
-                },
-                "reasoning": {
-                    "prompt": cot_prompts[len(records)],
-                    "text": c_text,
-                    "chosen": c_choice,
-                },
-            }
+            _record(
+                item,
+                direct=(direct_prompts[len(records)], d_text, d_choice),
+                reasoning=(cot_prompts[len(records)], c_text, c_choice),
+            )
         )
     device = "gpu" if scorer.loaded.device.startswith("cuda") else "cpu"
     costs = cost_table(
@@ -212,30 +245,13 @@ def reasoning_study(
     )
     comparison = compare_versions(direct, cot, min_n=config.min_n)
     mean_options = sum(len(i.options) for i in items) / len(items) if items else 1.0
-    modes = {}
-    for name, outcomes in (("direct", direct), ("reasoning", cot)):
-        correct = sum(o.correct for o in outcomes.values())
-        interval = wilson_interval(correct, len(outcomes))
-        modes[name] = {
-            "correct": correct,
-            "n": len(outcomes),
-            "accuracy": interval.value,
-            "low": interval.low,
-            "high": interval.high,
-            "method": "wilson",
-            "unparseable": unparseable[name],
-            "noise": _chance_statement(correct, len(outcomes), mean_options),
-        }
+    modes = {
+        name: _mode_summary(outcomes, unparseable[name], mean_options)
+        for name, outcomes in (("direct", direct), ("reasoning", cot))
+    }
     return {
         "format": "carealign.reasoning-study/1",
-        "config": {
-            **asdict(config),
-            "prices": dict(config.prices),
-            "reasoning_instruction": REASONING_INSTRUCTION,
-            "direct_instruction": GENERATION_INSTRUCTION,
-            "parser": "last explicit answer statement (six languages), else a lone "
-            "letter on the last line; unparseable counts as wrong",
-        },
+        "config": _config_record(config),
         "modes": modes,
         "comparison": comparison.as_dict(),
         "costs": [c.as_dict() for c in costs],

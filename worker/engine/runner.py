@@ -60,11 +60,7 @@ def evaluate(
     """
     clock = RunClock()
     registry = _registry() if registry is None else registry
-    unknown = [name for name in checks if name not in registry]
-    if unknown:
-        raise UnknownCheckError(
-            f"unknown check(s) {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
-        )
+    _require_known(checks, registry)
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     scorer = Scorer(loaded, batch_size=batch_size, seed=seed)
     # The run's seed reaches everything random a check prepares (FCT proposals), as on the
@@ -94,21 +90,39 @@ def evaluate(
         dataset_paths=dataset_paths,
         expanded_config=_expanded(checks, config),
     )
-    manifest["scoring"] = {
-        "items_requested": sum(rows_per_check.values()),
+    manifest["scoring"] = _scoring(scorer, requested=sum(rows_per_check.values()), units=units)
+    return {
+        "manifest": manifest,
+        "checks": [result.to_dict() for result in results],
+        "items": _item_records(checks, rows),
+    }
+
+
+def _scoring(scorer: Scorer, *, requested: int, units: Sequence[Any]) -> dict[str, Any]:
+    """What the manifest records of the scoring: items asked for and scored, OOM back-offs."""
+    return {
+        "items_requested": requested,
         "items_scored": len(units),
         "oom_backoffs": scorer.oom_backoffs,
         **scorer.counters,
     }
-    return {
-        "manifest": manifest,
-        "checks": [result.to_dict() for result in results],
-        "items": [
-            {key: value for key, value in record.items() if key != "position"}
-            for name in checks
-            for _, record in rows[name]
-        ],
-    }
+
+
+def _require_known(checks: Sequence[str], registry: Mapping[str, Check]) -> None:
+    unknown = [name for name in checks if name not in registry]
+    if unknown:
+        raise UnknownCheckError(
+            f"unknown check(s) {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
+        )
+
+
+def _item_records(checks: Sequence[str], rows: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every scored record, check by check, without its position in the plan."""
+    return [
+        {key: value for key, value in record.items() if key != "position"}
+        for name in checks
+        for _, record in rows[name]
+    ]
 
 
 def _expanded(checks: Sequence[str], config: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from apps.evaluations.models import DriftAlert, EvaluationRun
 logger = logging.getLogger(__name__)
 
 
+# long: the two alert kinds side by side, each one create with its message
 def drift_compare(*, run: EvaluationRun) -> list[DriftAlert]:
     """Store `run`'s comparison with the previous run; raise alerts if it was scheduled."""
     previous = selectors.previous_run(run)

@@ -271,6 +271,7 @@ def run_cancel(*, run: EvaluationRun) -> EvaluationRun:
     return run
 
 
+# long: claim, compute and write of a run's finish in order; the order is the locking protocol
 def run_finalize(*, run_id: int) -> EvaluationRun | None:
     """Compute metrics and verdicts once every shard is stored; None if not (yet) ours to do.
 
@@ -369,6 +370,7 @@ def _compute(
     return results, _manifest(run, shards, planned, datasets)
 
 
+# long: the run manifest as one literal, key by key as it is stored and shown
 def _manifest(
     run: EvaluationRun,
     shards: list[RunShard],

@@ -25,7 +25,7 @@ from apps.registry import services as registry
 from apps.registry.apis import ModelVersionInputSerializer
 from apps.registry.models import AIModel, ModelVersion
 from apps.reports.models import CardProfile
-from apps.reports.profiles.common import HEADLINE
+from apps.reports.profiles.metrics import HEADLINE
 from apps.signoffs import selectors as signoffs
 from apps.signoffs.constants import Stage
 

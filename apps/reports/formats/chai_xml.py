@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from apps.reports.constants import CHECK_TITLES, MISSING_MARK
-from apps.reports.profiles.chai import KEY_METRIC_CHECKS
+from apps.reports.profiles.chai_metrics import KEY_METRIC_CHECKS
 
 NS = "https://mc.chai.org/v0.2/schema.xsd"
 DSIG_URL = "http://www.w3.org/TR/xmldsig-core/xmldsig-core-schema.xsd"

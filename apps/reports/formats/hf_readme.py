@@ -208,7 +208,8 @@ def _results(document: dict[str, Any]) -> str | None:
     )
 
 
-def render(document: dict[str, Any]) -> bytes:
+def _front_matter(document: dict[str, Any]) -> str:
+    """The README's YAML header: the Hub's metadata keys, our card keys, the model-index."""
     card = document["card"]
     hub = document.get("hub") or {}
     meta: dict[str, Any] = {
@@ -237,7 +238,13 @@ def render(document: dict[str, Any]) -> bytes:
     index = model_index(document)
     if index:
         meta["model-index"] = index
-    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+
+
+def render(document: dict[str, Any]) -> bytes:
+    card = document["card"]
+    hub = document.get("hub") or {}
+    front = _front_matter(document)
     model, version = document["model"], document["model_version"]
     parts = [
         f"# {escape(model['name'])} {escape(version['version_label'])} — "

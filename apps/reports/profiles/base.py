@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from apps.reports.constants import GAP_PREFIX
 
 if TYPE_CHECKING:
-    from apps.reports.document import CardContext
+    from apps.reports.context import CardContext
 
 Value = Callable[["CardContext"], str | None]
 Extras = Callable[["CardContext"], tuple[list[dict[str, Any]], list[dict[str, Any]]]]

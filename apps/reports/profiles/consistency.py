@@ -9,14 +9,14 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from apps.registry.constants import ALIGNMENT_TECHNIQUES
-from apps.reports.profiles import common as c
+from apps.reports.profiles import data, hints, metrics, prose
 
 if TYPE_CHECKING:
-    from apps.reports.document import CardContext
+    from apps.reports.context import CardContext
 
 HINT = (
     "Fix the documentation or the registry, or explain it in "
-    + c.h_doc("consistency_explanations")
+    + hints.documentation("consistency_explanations")
     + ' as {"<id>": "<why>"}'
 )
 _RETRIEVAL = re.compile(r"\b(retriev\w*|RAG)\b", re.IGNORECASE)
@@ -32,8 +32,10 @@ _TECHNIQUE_ROLES = {
 
 
 def _training_origin(ctx: CardContext) -> list[tuple[str, str]]:
-    same = sorted(rf.suite_name for rf in ctx.runs if rf.origin == "same_source")
-    if same and not c.training_links(ctx):
+    same = sorted(
+        run_facts.suite_name for run_facts in ctx.runs if run_facts.origin == "same_source"
+    )
+    if same and not data.training_links(ctx):
         return [
             (
                 "training-data-origin",
@@ -51,8 +53,8 @@ def _demographic_inputs(ctx: CardContext) -> list[tuple[str, str]]:
     attributes = sorted(
         {
             str(r["group"]).split("=")[0]
-            for rf in ctx.runs_with("bias")
-            for r in c.results_of(rf)
+            for run_facts in ctx.runs_with("bias")
+            for r in metrics.results_of(run_facts)
             if r["check"] == "bias" and r["group"]
         }
         - set(declared)
@@ -73,7 +75,7 @@ def _demographic_inputs(ctx: CardContext) -> list[tuple[str, str]]:
 def _alignment(ctx: CardContext) -> list[tuple[str, str]]:
     found = []
     techniques = list(ctx.version.alignment_techniques or [])
-    roles = {link.role for link in c.training_links(ctx)}
+    roles = {link.role for link in data.training_links(ctx)}
     for technique in techniques:
         needed = _TECHNIQUE_ROLES.get(technique)
         if needed and not roles.intersection(needed):
@@ -85,7 +87,7 @@ def _alignment(ctx: CardContext) -> list[tuple[str, str]]:
                 )
             )
     texts = " ".join(
-        c.doc(ctx, k) or ""
+        prose.documented(ctx, k) or ""
         for k in ("input_data_source", "system_architecture", "model_type", "design_specifications")
     )
     if "rag" in techniques and not _RETRIEVAL.search(texts):
@@ -97,7 +99,8 @@ def _alignment(ctx: CardContext) -> list[tuple[str, str]]:
             )
         )
     claims = " ".join(
-        c.doc(ctx, k) or "" for k in ("bias_mitigation_approaches", "model_type", "summary")
+        prose.documented(ctx, k) or ""
+        for k in ("bias_mitigation_approaches", "model_type", "summary")
     )
     if _PREFERENCE.search(claims) and not {"rlhf", "dpo"}.intersection(techniques):
         found.append(

@@ -10,29 +10,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from apps.reports.profiles import common as c
-from apps.reports.profiles import figures
+from apps.reports.profiles import accountability, data, figures, hints, lifecycle, metrics, prose
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 from apps.reports.profiles.citations import cited
 
 if TYPE_CHECKING:
-    from apps.reports.document import CardContext
+    from apps.reports.context import CardContext
 
-ALL_CHECKS = c.VALIDITY_CHECKS + c.FAIRNESS_CHECKS
+ALL_CHECKS = metrics.VALIDITY_CHECKS + metrics.FAIRNESS_CHECKS
 
 
-def _p(
+def _field(
     id: str, label: str, ref: str, source: str, hint: str, value: Any, req: bool = True
 ) -> FieldSpec:
     return FieldSpec(id, label, f"Annex IV {ref}", source, hint, value, req)
 
 
-def _d(id: str, label: str, ref: str, key: str, required: bool = True) -> FieldSpec:
-    return _p(id, label, ref, "documentation", c.h_doc(key), lambda x: c.doc(x, key), required)
+def _documented(id: str, label: str, ref: str, key: str, required: bool = True) -> FieldSpec:
+    return _field(
+        id,
+        label,
+        ref,
+        "documentation",
+        hints.documentation(key),
+        lambda ctx: prose.documented(ctx, key),
+        required,
+    )
 
 
 def _general(ctx: CardContext) -> str | None:
-    purpose = c.text(ctx.model.intended_use)
+    purpose = prose.text(ctx.model.intended_use)
     if not purpose:
         return None
     previous = [v.version_label for v in ctx.versions if v.pk != ctx.version.pk]
@@ -41,7 +48,7 @@ def _general(ctx: CardContext) -> str | None:
     )
     return (
         f"Intended purpose: {purpose}\n\nProvider: {ctx.organization.name}. System version: "
-        f"{ctx.version.version_label} ({c.source_of(ctx.version, ctx.model.name)}). {relation}"
+        f"{ctx.version.version_label} ({prose.source_of(ctx.version, ctx.model.name)}). {relation}"
     )
 
 
@@ -51,55 +58,58 @@ def _software_versions(ctx: CardContext) -> str | None:
     versions = (ctx.runs[0].run.manifest or {}).get("versions") or {}
     listed = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v)
     weights = ctx.version.weights_digest
-    return c.join(
-        f"Model weights: {c.source_of(ctx.version, ctx.model.name)}"
+    return prose.join(
+        f"Model weights: {prose.source_of(ctx.version, ctx.model.name)}"
         + (f", weights sha256 `{weights}`" if weights and ctx.version.source_kind == "hub" else "")
         + ".",
         f"Software used to evaluate this version: {listed or 'not recorded'}.",
-        c.doc(ctx, "update_process"),
+        prose.documented(ctx, "update_process"),
     )
 
 
 def _architecture(ctx: CardContext) -> str | None:
-    text = c.doc(ctx, "system_architecture")
-    return c.join(text, c.computational_resources(ctx)) if text else None
+    text = prose.documented(ctx, "system_architecture")
+    return prose.join(text, lifecycle.computational_resources(ctx)) if text else None
 
 
 def _testing(ctx: CardContext) -> str | None:
     if not ctx.runs:
         return None
-    lines = [f"{rf.label}: " + "; ".join(c.headline(rf, ALL_CHECKS)) for rf in ctx.runs]
-    return c.join(
+    lines = [
+        f"{run_facts.label}: " + "; ".join(metrics.headline(run_facts, ALL_CHECKS))
+        for run_facts in ctx.runs
+    ]
+    return prose.join(
         "Validation and testing by automated evaluation suites (procedures, data and metrics "
         "below); each run's reproducibility manifest is kept.",
-        c.bullets(lines),
-        c.testing_data(ctx, ALL_CHECKS),
+        prose.bullets(lines),
+        data.testing_data(ctx, ALL_CHECKS),
     )
 
 
 def _group_accuracy(ctx: CardContext) -> str | None:
     lines = []
-    for rf in ctx.runs:
-        for r in c.results_of(rf):
+    for run_facts in ctx.runs:
+        for r in metrics.results_of(run_facts):
             if r["metric"] == "accuracy" and r["group"]:
-                lines.append(f"{r['check']} — {r['group']}: {c.describe(r)}")
+                lines.append(f"{r['check']} — {r['group']}: {metrics.describe(r)}")
     overall = [
-        c.describe(r)
-        for rf in ctx.runs
-        for r in c.results_of(rf)
+        metrics.describe(r)
+        for run_facts in ctx.runs
+        for r in metrics.results_of(run_facts)
         if r["check"] == "knowledge" and r["metric"] == "accuracy" and not r["group"]
     ]
     if not overall:
         return None
-    return c.join(f"Overall expected accuracy: {overall[0]}.", c.bullets(lines))
+    return prose.join(f"Overall expected accuracy: {overall[0]}.", prose.bullets(lines))
 
 
 def _monitoring_functioning(ctx: CardContext) -> str | None:
-    risks = c.doc(ctx, "known_risks_and_limitations")
+    risks = prose.documented(ctx, "known_risks_and_limitations")
     accuracy = _group_accuracy(ctx)
     if not (risks and accuracy):
         return None
-    return c.join(f"Capabilities and limitations: {risks}", accuracy)
+    return prose.join(f"Capabilities and limitations: {risks}", accuracy)
 
 
 def _lifecycle(ctx: CardContext) -> str | None:
@@ -107,19 +117,21 @@ def _lifecycle(ctx: CardContext) -> str | None:
         f"{p['profile_title']} v{p['version']} issued {p['issued_at'][:10]} ({p['status']})"
         for p in ctx.previous_issued
     ]
-    return c.join(c.version_history(ctx), c.bullets(previous), cited(ctx, "version_comparison"))
+    return prose.join(
+        lifecycle.version_history(ctx), prose.bullets(previous), cited(ctx, "version_comparison")
+    )
 
 
 def _post_market(ctx: CardContext) -> str | None:
-    plan = c.doc(ctx, "post_market_monitoring_plan")
-    monitoring = c.monitoring(ctx, ALL_CHECKS)
+    plan = prose.documented(ctx, "post_market_monitoring_plan")
+    monitoring = lifecycle.monitoring(ctx, ALL_CHECKS)
     if not (plan and monitoring):
         return None
-    return c.join(plan, monitoring, c.drift(ctx))
+    return prose.join(plan, monitoring, lifecycle.drift(ctx))
 
 
 def _extras_testing(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    table = c.metrics_table(ctx, ALL_CHECKS, table_id="test_results", title="Test results")
+    table = metrics.table(ctx, ALL_CHECKS, table_id="test_results", title="Test results")
     charts = [
         figures.standard_chart(ctx, "accuracy_by_specialty"),
         figures.standard_chart(ctx, "accuracy_gap_by_attribute"),
@@ -142,55 +154,55 @@ PROFILE = Profile(
             "1. General description of the AI system",
             "Annex IV point 1",
             (
-                _p(
+                _field(
                     "intended_purpose",
                     "Intended purpose, provider, version and relation to previous versions",
                     "1(a)",
                     "registry",
-                    c.h_model("intended_use"),
+                    hints.model("intended_use"),
                     _general,
                 ),
-                _d(
+                _documented(
                     "interactions",
                     "Interaction with hardware, software and other AI systems",
                     "1(b)",
                     "system_interactions",
                 ),
-                _p(
+                _field(
                     "software_versions",
                     "Versions of relevant software and update requirements",
                     "1(c)",
                     "evaluation",
                     "Evaluations → run a suite on this version (manifest); "
-                    + c.h_doc("update_process"),
+                    + hints.documentation("update_process"),
                     _software_versions,
                 ),
-                _d(
+                _documented(
                     "forms_on_market",
                     "Forms in which the system is placed on the market",
                     "1(d)",
                     "forms_placed_on_market",
                 ),
-                _d(
+                _documented(
                     "hardware",
                     "Hardware on which the system is intended to run",
                     "1(e)",
                     "hardware_requirements",
                 ),
-                _d(
+                _documented(
                     "markings",
                     "Photographs or illustrations of external features and markings",
                     "1(f)",
                     "product_markings",
                     required=False,
                 ),
-                _d(
+                _documented(
                     "user_interface",
                     "User interface provided to the deployer",
                     "1(g)",
                     "user_interface",
                 ),
-                _d(
+                _documented(
                     "instructions_for_use",
                     "Instructions for use for the deployer",
                     "1(h)",
@@ -203,53 +215,53 @@ PROFILE = Profile(
             "2. Elements of the AI system and its development process",
             "Annex IV point 2",
             (
-                _p(
+                _field(
                     "methods",
                     "Methods and steps of development, incl. pre-trained systems and "
                     "third-party tools",
                     "2(a)",
                     "registry",
-                    c.h_version("base_model / alignment_techniques"),
-                    c.development_methods,
+                    hints.version("base_model / alignment_techniques"),
+                    lifecycle.development_methods,
                 ),
-                _d(
+                _documented(
                     "design_specifications",
                     "Design specifications, key design choices, rationale and assumptions",
                     "2(b)",
                     "design_specifications",
                 ),
-                _p(
+                _field(
                     "architecture",
                     "System architecture and computational resources",
                     "2(c)",
                     "documentation",
-                    c.h_doc("system_architecture"),
+                    hints.documentation("system_architecture"),
                     _architecture,
                 ),
-                _p(
+                _field(
                     "data_requirements",
                     "Data requirements: datasheets of training data",
                     "2(d)",
                     "registry",
                     "Registry → model version → training datasets, or "
-                    + c.h_doc("training_data_description"),
-                    c.datasheets,
+                    + hints.documentation("training_data_description"),
+                    data.datasheets,
                 ),
-                _p(
+                _field(
                     "human_oversight",
                     "Assessment of human-oversight measures (Art. 14)",
                     "2(e)",
                     "documentation",
-                    c.h_doc("human_oversight_measures"),
-                    c.oversight,
+                    hints.documentation("human_oversight_measures"),
+                    lifecycle.oversight,
                 ),
-                _d(
+                _documented(
                     "predetermined_changes",
                     "Pre-determined changes and continuous compliance",
                     "2(f)",
                     "predetermined_changes",
                 ),
-                _p(
+                _field(
                     "validation_testing",
                     "Validation and testing procedures, data and metrics, "
                     "incl. potentially discriminatory impacts",
@@ -258,15 +270,17 @@ PROFILE = Profile(
                     "Evaluations → run a suite on this model version",
                     _testing,
                 ),
-                _p(
+                _field(
                     "signed_test_reports",
                     "Test logs and test reports dated and signed by the responsible persons",
                     "2(g)",
                     "signoff",
                     H_SIGN,
-                    c.signed_test_reports,
+                    accountability.signed_test_reports,
                 ),
-                _d("cybersecurity", "Cybersecurity measures", "2(h)", "cybersecurity_measures"),
+                _documented(
+                    "cybersecurity", "Cybersecurity measures", "2(h)", "cybersecurity_measures"
+                ),
             ),
             _extras_testing,
         ),
@@ -275,30 +289,31 @@ PROFILE = Profile(
             "3. Monitoring, functioning and control",
             "Annex IV point 3",
             (
-                _p(
+                _field(
                     "capabilities_limitations",
                     "Capabilities and limitations, degrees of "
                     "accuracy for specific persons or groups and overall",
                     "3",
                     "evaluation",
-                    c.h_doc("known_risks_and_limitations") + "; Evaluations → run a suite",
+                    hints.documentation("known_risks_and_limitations")
+                    + "; Evaluations → run a suite",
                     _monitoring_functioning,
                 ),
-                _d(
+                _documented(
                     "unintended_outcomes",
                     "Foreseeable unintended outcomes and sources of risk",
                     "3",
                     "known_biases_or_ethical_considerations",
                 ),
-                _p(
+                _field(
                     "oversight_measures",
                     "Human-oversight measures",
                     "3",
                     "documentation",
-                    c.h_doc("human_oversight_measures"),
-                    c.oversight,
+                    hints.documentation("human_oversight_measures"),
+                    lifecycle.oversight,
                 ),
-                _d(
+                _documented(
                     "input_specifications",
                     "Specifications on input data",
                     "3",
@@ -311,7 +326,7 @@ PROFILE = Profile(
             "4. Appropriateness of the performance metrics",
             "Annex IV point 4",
             (
-                _d(
+                _documented(
                     "metrics_appropriateness",
                     "Appropriateness of the performance metrics",
                     "4",
@@ -323,14 +338,18 @@ PROFILE = Profile(
             "risk_management",
             "5. Risk management system (Art. 9)",
             "Annex IV point 5",
-            (_d("risk_management", "Risk management system", "5", "risk_management_system"),),
+            (
+                _documented(
+                    "risk_management", "Risk management system", "5", "risk_management_system"
+                ),
+            ),
         ),
         SectionSpec(
             "lifecycle_changes",
             "6. Relevant changes through the lifecycle",
             "Annex IV point 6",
             (
-                _p(
+                _field(
                     "lifecycle_changes",
                     "Changes made by the provider through the lifecycle",
                     "6",
@@ -345,7 +364,7 @@ PROFILE = Profile(
             "7. Harmonised standards applied",
             "Annex IV point 7",
             (
-                _d(
+                _documented(
                     "harmonised_standards",
                     "Harmonised standards or other solutions applied",
                     "7",
@@ -358,7 +377,7 @@ PROFILE = Profile(
             "8. EU declaration of conformity",
             "Annex IV point 8",
             (
-                _d(
+                _documented(
                     "declaration_of_conformity",
                     "Copy of the EU declaration of conformity (Art. 47)",
                     "8",
@@ -371,12 +390,13 @@ PROFILE = Profile(
             "9. Post-market monitoring (Art. 72)",
             "Annex IV point 9",
             (
-                _p(
+                _field(
                     "post_market_plan",
                     "Post-market performance evaluation system and plan",
                     "9",
                     "schedule",
-                    c.h_doc("post_market_monitoring_plan") + "; Evaluations → schedules",
+                    hints.documentation("post_market_monitoring_plan")
+                    + "; Evaluations → schedules",
                     _post_market,
                 ),
             ),
@@ -391,8 +411,8 @@ PROFILE = Profile(
                     "Automatic recording of events (logs) by the AI system over its lifetime",
                     "Art. 12(1)-(2)",
                     "documentation",
-                    c.h_doc("operational_logging"),
-                    c.operational_logging,
+                    hints.documentation("operational_logging"),
+                    accountability.operational_logging,
                 ),
                 FieldSpec(
                     "provider_records",
@@ -401,7 +421,7 @@ PROFILE = Profile(
                     "Art. 18, Art. 11(1)",
                     "audit",
                     "Automatic: the audit trail",
-                    c.logging_arrangements,
+                    accountability.logging_arrangements,
                     required=False,
                 ),
             ),

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from apps.reports.profiles.common import results_of
+from apps.reports.profiles.metrics import results_of
 
 if TYPE_CHECKING:
-    from apps.reports.document import CardContext
+    from apps.reports.context import CardContext
 
 # The result charts every profile draws from: chart id -> (check, metric, title).
 STANDARD_CHARTS = {
@@ -35,10 +35,10 @@ def group_chart(
     prefix: str | None = None,
 ) -> dict[str, Any] | None:
     """A bar chart with CIs of one metric by group (optionally groups 'prefix=value')."""
-    for rf in ctx.runs_with(check):
+    for run_facts in ctx.runs_with(check):
         series = []
         threshold = None
-        for r in results_of(rf):
+        for r in results_of(run_facts):
             if r["check"] != check or r["metric"] != name:
                 continue
             if r["group"] is None:
@@ -62,7 +62,7 @@ def group_chart(
             return {
                 "id": chart_id,
                 "kind": "bar_ci",
-                "title": f"{title} — {rf.label}",
+                "title": f"{title} — {run_facts.label}",
                 "unit": "%",
                 "y_min": 0,
                 "y_max": 1,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from apps.reports.profiles import common as c
-from apps.reports.profiles import figures
+from apps.reports.profiles import data, figures, hints, lifecycle, metrics, prose
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 
 if TYPE_CHECKING:
-    from apps.reports.document import CardContext
+    from apps.reports.context import CardContext
 
 REF = "45 CFR 170.315(b)(11)(iv)(B)"
 
@@ -21,9 +20,11 @@ REF = "45 CFR 170.315(b)(11)(iv)(B)"
 def _origin_hint(checks: str, origin: str, statement: str | None = None) -> str:
     hint = (
         f"Evaluations → run a suite with the {checks} checks on this version, and classify it "
-        f"as {origin} in " + c.h_doc("evaluation_data_origin")
+        f"as {origin} in " + hints.documentation("evaluation_data_origin")
     )
-    return hint + (f"; or state why none exists in {c.h_doc(statement)}" if statement else "")
+    return hint + (
+        f"; or state why none exists in {hints.documentation(statement)}" if statement else ""
+    )
 
 
 # The 31 source attributes are numbered here in reading order; the rule itself has nine
@@ -44,66 +45,73 @@ def citation(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _a(n: int, label: str, source: str, hint: str, value: Any) -> FieldSpec:
+def _attribute(n: int, label: str, source: str, hint: str, value: Any) -> FieldSpec:
     return FieldSpec(f"attr_{n:02d}", label, citation(n), source, hint, value)
 
 
-def _d(n: int, label: str, key: str) -> FieldSpec:
-    return _a(n, label, "documentation", c.h_doc(key), lambda x: c.doc(x, key))
+def _documented(n: int, label: str, key: str) -> FieldSpec:
+    return _attribute(
+        n, label, "documentation", hints.documentation(key), lambda ctx: prose.documented(ctx, key)
+    )
 
 
 def _developer(ctx: CardContext) -> str | None:
-    contact = c.doc(ctx, "developer_contact")
+    contact = prose.documented(ctx, "developer_contact")
     return f"{ctx.organization.name} — {contact}" if contact else None
 
 
 def _output_type(ctx: CardContext) -> str | None:
-    kind = c.doc(ctx, "output_type")
-    return c.join(kind.capitalize() if kind else None, c.doc(ctx, "model_type"), sep=". ")
+    kind = prose.documented(ctx, "output_type")
+    return prose.join(
+        kind.capitalize() if kind else None, prose.documented(ctx, "model_type"), sep=". "
+    )
 
 
 def _origin_perf(checks: tuple[str, ...], origin: str, statement: str | None) -> Any:
     def value(ctx: CardContext) -> str | None:
-        found = c.performance(ctx, checks, origin)
+        found = metrics.performance(ctx, checks, origin)
         if found is None and statement:
-            return c.not_performed(ctx, statement)
+            return metrics.not_performed(ctx, statement)
         return found
 
     return value
 
 
 def _external_demographics(ctx: CardContext) -> str | None:
-    found = c.demographics(c.origin_datasets(ctx, "external"), None)
-    return found or c.not_performed(ctx, "external_validation_not_performed")
+    found = data.demographics(data.origin_datasets(ctx, "external"), None)
+    return found or metrics.not_performed(ctx, "external_validation_not_performed")
 
 
 def _external_doc(key: str) -> Any:
-    return lambda x: c.doc(x, key) or c.not_performed(x, "external_validation_not_performed")
+    return lambda ctx: (
+        prose.documented(ctx, key)
+        or metrics.not_performed(ctx, "external_validation_not_performed")
+    )
 
 
 def _monitoring(checks: tuple[str, ...]) -> Any:
     def value(ctx: CardContext) -> str | None:
-        return c.monitoring(ctx, checks)
+        return lifecycle.monitoring(ctx, checks)
 
     return value
 
 
 def _update(ctx: CardContext) -> str | None:
-    process = c.doc(ctx, "update_process")
-    return c.join(process, c.version_history(ctx)) if process else None
+    process = prose.documented(ctx, "update_process")
+    return prose.join(process, lifecycle.version_history(ctx)) if process else None
 
 
 def _correction(ctx: CardContext) -> str | None:
-    process = c.doc(ctx, "correction_process")
+    process = prose.documented(ctx, "correction_process")
     if not process:
         return None
-    return c.join(process, c.drift(ctx) or "No drift monitoring is scheduled.")
+    return prose.join(process, lifecycle.drift(ctx) or "No drift monitoring is scheduled.")
 
 
 def _extras_quantitative(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    table = c.metrics_table(
+    table = metrics.table(
         ctx,
-        c.VALIDITY_CHECKS + c.FAIRNESS_CHECKS,
+        metrics.VALIDITY_CHECKS + metrics.FAIRNESS_CHECKS,
         table_id="hti1_measures",
         title="Validity and fairness measures of the latest runs",
     )
@@ -123,7 +131,7 @@ def _extras_schedules(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict
             s.name,
             f"{s.suite.name} v{s.suite.version}",
             s.cron,
-            c.describe_cron(s.cron),
+            lifecycle.describe_cron(s.cron),
             s.cron_timezone,
             s.get_target_display(),
             "yes" if s.enabled else "no",
@@ -152,29 +160,29 @@ PROFILE = Profile(
             "1. Details and output of the intervention",
             f"{REF}(1)",
             (
-                _a(
+                _attribute(
                     1,
                     "Name and contact information of the intervention developer",
                     "documentation",
-                    c.h_doc("developer_contact"),
+                    hints.documentation("developer_contact"),
                     _developer,
                 ),
-                _d(
+                _documented(
                     2,
                     "Funding source of the intervention's technical implementation",
                     "funding_source",
                 ),
-                _d(
+                _documented(
                     3,
                     "Description of the value that the intervention produces as an output",
                     "outcomes_and_outputs",
                 ),
-                _a(
+                _attribute(
                     4,
                     "Whether the output is a prediction, classification, recommendation, "
                     "evaluation, analysis or other",
                     "documentation",
-                    c.h_doc("output_type"),
+                    hints.documentation("output_type"),
                     _output_type,
                 ),
             ),
@@ -184,33 +192,33 @@ PROFILE = Profile(
             "2. Purpose of the intervention",
             f"{REF}(2)",
             (
-                _a(
+                _attribute(
                     5,
                     "Intended use of the intervention",
                     "registry",
-                    c.h_model("intended_use"),
-                    lambda x: c.text(x.model.intended_use),
+                    hints.model("intended_use"),
+                    lambda ctx: prose.text(ctx.model.intended_use),
                 ),
-                _a(
+                _attribute(
                     6,
                     "Intended patient population(s)",
                     "registry",
-                    c.h_model("target_population"),
-                    lambda x: c.text(x.model.target_population),
+                    hints.model("target_population"),
+                    lambda ctx: prose.text(ctx.model.target_population),
                 ),
-                _a(
+                _attribute(
                     7,
                     "Intended user(s)",
                     "registry",
-                    c.h_model("intended_users"),
-                    lambda x: c.text(x.model.intended_users),
+                    hints.model("intended_users"),
+                    lambda ctx: prose.text(ctx.model.intended_users),
                 ),
-                _a(
+                _attribute(
                     8,
                     "Intended decision-making role for which the intervention was designed",
                     "registry",
-                    c.h_model("decision_role"),
-                    lambda x: x.model.get_decision_role_display(),
+                    hints.model("decision_role"),
+                    lambda ctx: ctx.model.get_decision_role_display(),
                 ),
             ),
         ),
@@ -219,15 +227,15 @@ PROFILE = Profile(
             "3. Cautioned out-of-scope use of the intervention",
             f"{REF}(3)",
             (
-                _a(
+                _attribute(
                     9,
                     "Tasks, situations or populations where a user is cautioned against "
                     "applying the intervention",
                     "registry",
-                    c.h_model("out_of_scope_uses"),
-                    lambda x: c.text(x.model.out_of_scope_uses),
+                    hints.model("out_of_scope_uses"),
+                    lambda ctx: prose.text(ctx.model.out_of_scope_uses),
                 ),
-                _d(
+                _documented(
                     10,
                     "Known risks, inappropriate settings, inappropriate uses, or known limitations",
                     "known_risks_and_limitations",
@@ -239,31 +247,31 @@ PROFILE = Profile(
             "4. Intervention development details and input features",
             f"{REF}(4)",
             (
-                _a(
+                _attribute(
                     11,
                     "Exclusion and inclusion criteria that influenced the training data set",
                     "registry",
                     "Registry → dataset version → inclusion/exclusion criteria of the "
-                    "training datasets, or " + c.h_doc("training_data_criteria"),
-                    c.training_criteria,
+                    "training datasets, or " + hints.documentation("training_data_criteria"),
+                    data.training_criteria,
                 ),
-                _a(
+                _attribute(
                     12,
                     "Use of variables (race, ethnicity, language, sexual orientation, gender "
                     "identity, sex, date of birth, SDOH, health status) as input features",
                     "documentation",
-                    c.h_doc("demographic_input_features"),
-                    c.demographic_features,
+                    hints.documentation("demographic_input_features"),
+                    data.demographic_features,
                 ),
-                _a(
+                _attribute(
                     13,
                     "Description of demographic representativeness according to those variables",
                     "registry",
                     "Registry → dataset version → demographics of the training datasets, or "
-                    + c.h_doc("training_demographics_statement"),
-                    c.training_demographics,
+                    + hints.documentation("training_demographics_statement"),
+                    data.training_demographics,
                 ),
-                _d(
+                _documented(
                     14,
                     "Description of relevance of training data to the intended deployed setting",
                     "training_data_relevance",
@@ -275,8 +283,8 @@ PROFILE = Profile(
             "5. Process used to ensure fairness in development of the intervention",
             f"{REF}(5)",
             (
-                _d(15, "Approach to ensure that the output is fair", "fairness_approach"),
-                _d(
+                _documented(15, "Approach to ensure that the output is fair", "fairness_approach"),
+                _documented(
                     16,
                     "Approaches to manage, reduce or eliminate bias",
                     "bias_mitigation_approaches",
@@ -288,23 +296,23 @@ PROFILE = Profile(
             "6. External validation process",
             f"{REF}(6)",
             (
-                _a(
+                _attribute(
                     17,
                     "Description of the data source, clinical setting or environment where "
                     "validity and fairness were assessed, other than the source of training and "
                     "testing data",
                     "documentation",
-                    c.h_doc("external_validation_setting"),
+                    hints.documentation("external_validation_setting"),
                     _external_doc("external_validation_setting"),
                 ),
-                _a(
+                _attribute(
                     18,
                     "Party that conducted the external testing",
                     "documentation",
-                    c.h_doc("external_validation_party"),
+                    hints.documentation("external_validation_party"),
                     _external_doc("external_validation_party"),
                 ),
-                _a(
+                _attribute(
                     19,
                     "Description of demographic representativeness of the external data",
                     "registry",
@@ -312,11 +320,11 @@ PROFILE = Profile(
                     "suites classified as external",
                     _external_demographics,
                 ),
-                _a(
+                _attribute(
                     20,
                     "Description of the external validation process",
                     "documentation",
-                    c.h_doc("external_validation_process"),
+                    hints.documentation("external_validation_process"),
                     _external_doc("external_validation_process"),
                 ),
             ),
@@ -326,43 +334,43 @@ PROFILE = Profile(
             "7. Quantitative measures of performance",
             f"{REF}(7)",
             (
-                _a(
+                _attribute(
                     21,
                     "Validity of the intervention in test data derived from the same source "
                     "as the initial training data",
                     "evaluation",
                     _origin_hint(V, "same_source"),
-                    _origin_perf(c.VALIDITY_CHECKS, "same_source", None),
+                    _origin_perf(metrics.VALIDITY_CHECKS, "same_source", None),
                 ),
-                _a(
+                _attribute(
                     22,
                     "Fairness of the intervention in test data derived from the same source "
                     "as the initial training data",
                     "evaluation",
                     _origin_hint(F, "same_source"),
-                    _origin_perf(c.FAIRNESS_CHECKS, "same_source", None),
+                    _origin_perf(metrics.FAIRNESS_CHECKS, "same_source", None),
                 ),
-                _a(
+                _attribute(
                     23,
                     "Validity of the intervention in data external to or from a different "
                     "source than the initial training data",
                     "evaluation",
                     _origin_hint(V, "external", "external_validation_not_performed"),
                     _origin_perf(
-                        c.VALIDITY_CHECKS, "external", "external_validation_not_performed"
+                        metrics.VALIDITY_CHECKS, "external", "external_validation_not_performed"
                     ),
                 ),
-                _a(
+                _attribute(
                     24,
                     "Fairness of the intervention in data external to or from a different "
                     "source than the initial training data",
                     "evaluation",
                     _origin_hint(F, "external", "external_validation_not_performed"),
                     _origin_perf(
-                        c.FAIRNESS_CHECKS, "external", "external_validation_not_performed"
+                        metrics.FAIRNESS_CHECKS, "external", "external_validation_not_performed"
                     ),
                 ),
-                _d(
+                _documented(
                     25,
                     "References to evaluation of use of the intervention on outcomes",
                     "outcome_evaluation_references",
@@ -375,36 +383,40 @@ PROFILE = Profile(
             "8. Ongoing maintenance of intervention implementation and use",
             f"{REF}(8)",
             (
-                _a(
+                _attribute(
                     26,
                     "Process and frequency by which the intervention's validity is monitored "
                     "over time",
                     "schedule",
                     "Evaluations → schedules: schedule a suite with the knowledge/hallucination "
                     "checks for this model",
-                    _monitoring(c.VALIDITY_CHECKS),
+                    _monitoring(metrics.VALIDITY_CHECKS),
                 ),
-                _a(
+                _attribute(
                     27,
                     "Validity of the intervention in local data",
                     "evaluation",
                     _origin_hint(V, "local", "local_validation_not_performed"),
-                    _origin_perf(c.VALIDITY_CHECKS, "local", "local_validation_not_performed"),
+                    _origin_perf(
+                        metrics.VALIDITY_CHECKS, "local", "local_validation_not_performed"
+                    ),
                 ),
-                _a(
+                _attribute(
                     28,
                     "Process and frequency by which fairness is monitored",
                     "schedule",
                     "Evaluations → schedules: schedule a suite with the bias/multilingual "
                     "checks for this model",
-                    _monitoring(c.FAIRNESS_CHECKS),
+                    _monitoring(metrics.FAIRNESS_CHECKS),
                 ),
-                _a(
+                _attribute(
                     29,
                     "Fairness of the intervention in local data",
                     "evaluation",
                     _origin_hint(F, "local", "local_validation_not_performed"),
-                    _origin_perf(c.FAIRNESS_CHECKS, "local", "local_validation_not_performed"),
+                    _origin_perf(
+                        metrics.FAIRNESS_CHECKS, "local", "local_validation_not_performed"
+                    ),
                 ),
             ),
             _extras_schedules,
@@ -414,19 +426,20 @@ PROFILE = Profile(
             "9. Update and continued validation or fairness assessment schedule",
             f"{REF}(9)",
             (
-                _a(
+                _attribute(
                     30,
                     "Process and frequency by which the intervention is updated",
                     "documentation",
-                    c.h_doc("update_process") + " (version history is added from the registry)",
+                    hints.documentation("update_process")
+                    + " (version history is added from the registry)",
                     _update,
                 ),
-                _a(
+                _attribute(
                     31,
                     "Frequency by which the intervention's performance is corrected when "
                     "risks related to validity and fairness are identified",
                     "documentation",
-                    c.h_doc("correction_process") + " (drift alerts are added from the "
+                    hints.documentation("correction_process") + " (drift alerts are added from the "
                     "evaluations)",
                     _correction,
                 ),

@@ -7,31 +7,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from apps.reports.constants import CHECK_TITLES, GAP_PREFIX
-from apps.reports.profiles import common as c
-from apps.reports.profiles import figures
+from apps.reports.profiles import data, figures, hints, lifecycle, metrics, prose
 from apps.reports.profiles.base import FieldSpec, Profile, SectionSpec
 from apps.reports.profiles.citations import cited
 
 if TYPE_CHECKING:
-    from apps.reports.document import CardContext
+    from apps.reports.context import CardContext
 
-ALL_CHECKS = c.VALIDITY_CHECKS + c.FAIRNESS_CHECKS
+ALL_CHECKS = metrics.VALIDITY_CHECKS + metrics.FAIRNESS_CHECKS
 
 
 def _payer_use(ctx: CardContext) -> str | None:
-    text = c.doc(ctx, "payer_intended_use")
+    text = prose.documented(ctx, "payer_intended_use")
     if text:
         return text
     if ctx.model.application_area == "payer_operations":
-        return c.text(ctx.model.intended_use)
+        return prose.text(ctx.model.intended_use)
     return None
 
 
 def _insurance_rows(ctx: CardContext) -> list[dict[str, Any]]:
     return [
         r
-        for rf in ctx.runs_with("bias")
-        for r in c.results_of(rf)
+        for run_facts in ctx.runs_with("bias")
+        for r in metrics.results_of(run_facts)
         if r["check"] == "bias"
         and (r["group"] or "").startswith("insurance")
         and r["metric"] in ("accuracy", "accuracy_gap", "flip_rate", "excess_flip_rate")
@@ -52,30 +51,30 @@ def _by_insurance(ctx: CardContext) -> str | None:
     rows = _insurance_rows(ctx)
     if not rows:
         return None
-    lines = [f"{insurance_label(r['group'])}: {c.describe(r)} ({r['suite']})" for r in rows]
+    lines = [f"{insurance_label(r['group'])}: {metrics.describe(r)} ({r['suite']})" for r in rows]
     values = {str(r["group"]).partition("=")[2].lower() for r in rows}
     if "commercial" not in values:
         lines.append(
             "Commercial insurance: not evaluated (no vignette of these runs varies insurance "
             "to commercial)."
         )
-    return c.bullets(lines)
+    return prose.bullets(lines)
 
 
 def _by_group(ctx: CardContext) -> str | None:
     lines = [
-        f"{r['check']} — {r['group']}: {c.describe(r)}"
-        for r in c.results(ctx)
+        f"{r['check']} — {r['group']}: {metrics.describe(r)}"
+        for r in metrics.results(ctx)
         if r["group"]
         and r["metric"] in ("accuracy", "accuracy_gap")
         and not str(r["group"]).startswith("insurance")
     ]
-    return c.bullets(lines)
+    return prose.bullets(lines)
 
 
 def _overall(ctx: CardContext) -> str | None:
-    lines = [line for rf in ctx.runs for line in c.headline(rf, ALL_CHECKS)]
-    return c.bullets(lines)
+    lines = [line for run_facts in ctx.runs for line in metrics.headline(run_facts, ALL_CHECKS)]
+    return prose.bullets(lines)
 
 
 def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -93,8 +92,8 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
                     [
                         r["metric"],
                         insurance_label(r["group"]),
-                        c.fmt(r["value"]),
-                        c.fmt_ci(r["ci_low"], r["ci_high"]),
+                        metrics.number(r["value"]),
+                        metrics.interval(r["ci_low"], r["ci_high"]),
                         str(r["n"]),
                         r["verdict"],
                     ]
@@ -102,7 +101,7 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
                 ],
             }
         )
-    table = c.metrics_table(ctx, ALL_CHECKS, table_id="all_results", title="All results")
+    table = metrics.table(ctx, ALL_CHECKS, table_id="all_results", title="All results")
     if table:
         tables.append(table)
     charts = [
@@ -120,37 +119,44 @@ def _extras_results(ctx: CardContext) -> tuple[list[dict[str, Any]], list[dict[s
 
 
 def _monitoring(ctx: CardContext) -> str | None:
-    found = c.monitoring(ctx, ALL_CHECKS)
-    plan = c.doc(ctx, "post_market_monitoring_plan")
-    return c.join(plan, found, c.drift(ctx)) if found else None
+    found = lifecycle.monitoring(ctx, ALL_CHECKS)
+    plan = prose.documented(ctx, "post_market_monitoring_plan")
+    return prose.join(plan, found, lifecycle.drift(ctx)) if found else None
 
 
 def _decision(ctx: CardContext) -> str | None:
     """One headline per check of each latest run: its verdict and the reason for it."""
     blocks = []
-    for rf in ctx.runs:
+    for run_facts in ctx.runs:
         lines = []
-        for name in sorted(rf.checks):
-            check = rf.checks[name]
+        for name in sorted(run_facts.checks):
+            check = run_facts.checks[name]
             verdict = (check.verdict or "not evaluated").replace("_", " ")
-            reasons = [str(v.get("reason") or _reason(rf, name, v)) for v in check.verdicts or []]
+            reasons = [
+                str(v.get("reason") or _reason(run_facts, name, v)) for v in check.verdicts or []
+            ]
             reason = "; ".join(r for r in reasons if r) or "no thresholds set"
             lines.append(f"{CHECK_TITLES.get(name, name)}: **{verdict.upper()}** — {reason}")
-        overall = c.overall_verdict([rf.checks[n].verdict for n in rf.checks])
-        blocks.append(f"**{rf.label}: overall {overall.upper()}**\n" + (c.bullets(lines) or ""))
+        overall = metrics.overall_verdict([run_facts.checks[n].verdict for n in run_facts.checks])
+        blocks.append(
+            f"**{run_facts.label}: overall {overall.upper()}**\n" + (prose.bullets(lines) or "")
+        )
     return "\n\n".join(blocks) or None
 
 
-def _reason(rf: Any, check: str, verdict: dict[str, Any]) -> str:
+def _reason(run_facts: Any, check: str, verdict: dict[str, Any]) -> str:
     metric, group = str(verdict.get("metric", "")), None
     if "[" in metric:
         metric, group = metric[:-1].split("[", 1)
-    found = c.metric(rf, check, metric, group)
-    return c.describe(found) if found else f"{metric} {verdict.get('verdict', '')}"
+    found = metrics.metric(run_facts, check, metric, group)
+    return metrics.describe(found) if found else f"{metric} {verdict.get('verdict', '')}"
 
 
 def _population(ctx: CardContext) -> str | None:
-    population, users = c.text(ctx.model.target_population), c.text(ctx.model.intended_users)
+    population, users = (
+        prose.text(ctx.model.target_population),
+        prose.text(ctx.model.intended_users),
+    )
     if not population or not users:
         return None
     return f"Population: {population}\n\nUsers: {users}"
@@ -166,43 +172,49 @@ _ORIGINS = (
 def _validation(ctx: CardContext) -> str | None:
     lines = []
     for origin, title, statement in _ORIGINS:
-        runs = [rf for rf in ctx.runs if rf.origin == origin]
+        runs = [run_facts for run_facts in ctx.runs if run_facts.origin == origin]
         if runs:
-            done = ", ".join(f"{rf.suite_label} on {rf.date}" for rf in runs)
+            done = ", ".join(f"{run_facts.suite_label} on {run_facts.date}" for run_facts in runs)
             lines.append(f"{title}: done — {done}.")
-        elif statement and c.doc(ctx, statement):
-            lines.append(f"{title}: {GAP_PREFIX}{c.doc(ctx, statement)}")
+        elif statement and prose.documented(ctx, statement):
+            lines.append(f"{title}: {GAP_PREFIX}{prose.documented(ctx, statement)}")
         else:
             lines.append(f"{title}: none recorded.")
-    unclassified = c.unclassified_suites(ctx)
+    unclassified = data.unclassified_suites(ctx)
     if unclassified:
         lines.append(f"Not classified by data origin: {', '.join(unclassified)}.")
-    return c.bullets(lines) if ctx.runs else None
+    return prose.bullets(lines) if ctx.runs else None
 
 
 def _regulatory(ctx: CardContext) -> str | None:
-    approval, payment = c.doc(ctx, "regulatory_approval"), c.doc(ctx, "reimbursement_status")
+    approval, payment = (
+        prose.documented(ctx, "regulatory_approval"),
+        prose.documented(ctx, "reimbursement_status"),
+    )
     if not approval or not payment:
         return None
     return f"Regulatory status: {approval}\n\nReimbursement status: {payment}"
 
 
 def _phi(ctx: CardContext) -> str | None:
-    handling = c.doc(ctx, "phi_handling")
+    handling = prose.documented(ctx, "phi_handling")
     if not handling:
         return None
-    datasets = {dv.pk: dv for rf in ctx.runs for dv in rf.datasets}
+    datasets = {dv.pk: dv for run_facts in ctx.runs for dv in run_facts.datasets}
     lines = [
         f"{dv.dataset.name} v{dv.version}: {dv.get_phi_status_display()}"
         + (f" ({dv.deidentification_method})" if dv.deidentification_method else "")
         for dv in datasets.values()
     ]
-    listed = c.bullets(lines)
-    return c.join(handling, f"Evaluation data:\n{listed}" if listed else None)
+    listed = prose.bullets(lines)
+    return prose.join(handling, f"Evaluation data:\n{listed}" if listed else None)
 
 
 def _limitations(ctx: CardContext) -> str | None:
-    return c.join(c.doc(ctx, "known_risks_and_limitations"), c.text(ctx.model.out_of_scope_uses))
+    return prose.join(
+        prose.documented(ctx, "known_risks_and_limitations"),
+        prose.text(ctx.model.out_of_scope_uses),
+    )
 
 
 H_BIAS = (
@@ -211,16 +223,16 @@ H_BIAS = (
 )
 
 
-def _f(id: str, label: str, source: str, hint: str, value: Any, required: bool = True) -> Any:
+def _field(id: str, label: str, source: str, hint: str, value: Any, required: bool = True) -> Any:
     return FieldSpec(id, label, "Payer", source, hint, value, required)
 
 
 H_RUN = "Evaluations → run a suite on this model version"
 H_VALIDATION = (
     "Evaluations → classify suites by data origin in "
-    + c.h_doc("evaluation_data_origin")
+    + hints.documentation("evaluation_data_origin")
     + "; or state why none exists in "
-    + c.h_doc("external_validation_not_performed")
+    + hints.documentation("external_validation_not_performed")
 )
 
 PROFILE = Profile(
@@ -234,19 +246,19 @@ PROFILE = Profile(
             "Decision summary",
             "Payer: decision",
             (
-                _f(
+                _field(
                     "decision",
                     "Headline decision per check, with its reason",
                     "evaluation",
                     H_RUN,
                     _decision,
                 ),
-                _f(
+                _field(
                     "what_changed",
                     "What changed since the last version",
                     "evaluation",
                     "Reports → comparison reports: compare this version with the previous one",
-                    lambda x: cited(x, "version_comparison"),
+                    lambda ctx: cited(ctx, "version_comparison"),
                     required=False,
                 ),
             ),
@@ -256,42 +268,42 @@ PROFILE = Profile(
             "Intended use, population and users",
             "Payer: use",
             (
-                _f(
+                _field(
                     "payer_intended_use",
                     "Intended use in payer operations",
                     "documentation",
-                    c.h_doc("payer_intended_use")
+                    hints.documentation("payer_intended_use")
                     + ", or "
-                    + c.h_model("application_area = payer_operations + intended_use"),
+                    + hints.model("application_area = payer_operations + intended_use"),
                     _payer_use,
                 ),
-                _f(
+                _field(
                     "population_and_users",
                     "Intended population and users",
                     "registry",
-                    c.h_model("target_population, intended_users"),
+                    hints.model("target_population, intended_users"),
                     _population,
                 ),
-                _f(
+                _field(
                     "decision_role",
                     "Decision-making role",
                     "registry",
-                    c.h_model("decision_role"),
-                    lambda x: x.model.get_decision_role_display(),
+                    hints.model("decision_role"),
+                    lambda ctx: ctx.model.get_decision_role_display(),
                 ),
-                _f(
+                _field(
                     "limitations",
                     "Known limitations and out-of-scope uses",
                     "documentation",
-                    c.h_doc("known_risks_and_limitations"),
+                    hints.documentation("known_risks_and_limitations"),
                     _limitations,
                 ),
-                _f(
+                _field(
                     "risk_class",
                     "Risk class",
                     "registry",
-                    c.h_model("risk_class"),
-                    lambda x: x.model.get_risk_class_display(),
+                    hints.model("risk_class"),
+                    lambda ctx: ctx.model.get_risk_class_display(),
                 ),
             ),
         ),
@@ -300,25 +312,27 @@ PROFILE = Profile(
             "Validation, regulatory and reimbursement status, PHI",
             "Payer: status",
             (
-                _f(
+                _field(
                     "validation_status",
                     "Validation status (internal, external, local) with dates",
                     "evaluation",
                     H_VALIDATION,
                     _validation,
                 ),
-                _f(
+                _field(
                     "regulatory_status",
                     "Regulatory and reimbursement status",
                     "documentation",
-                    c.h_doc("regulatory_approval") + " and " + c.h_doc("reimbursement_status"),
+                    hints.documentation("regulatory_approval")
+                    + " and "
+                    + hints.documentation("reimbursement_status"),
                     _regulatory,
                 ),
-                _f(
+                _field(
                     "phi_handling",
                     "Handling of protected health information",
                     "documentation",
-                    c.h_doc("phi_handling"),
+                    hints.documentation("phi_handling"),
                     _phi,
                 ),
             ),
@@ -328,15 +342,15 @@ PROFILE = Profile(
             "Results by insurance type and other groups",
             "Payer: results",
             (
-                _f("overall_results", "Overall results", "evaluation", H_RUN, _overall),
-                _f(
+                _field("overall_results", "Overall results", "evaluation", H_RUN, _overall),
+                _field(
                     "results_by_insurance",
                     "Results by insurance type",
                     "evaluation",
                     H_BIAS,
                     _by_insurance,
                 ),
-                _f(
+                _field(
                     "results_by_group",
                     "Results by other groups",
                     "evaluation",
@@ -352,12 +366,12 @@ PROFILE = Profile(
             "Human oversight",
             "Payer: oversight",
             (
-                _f(
+                _field(
                     "human_oversight",
                     "Human oversight",
                     "documentation",
-                    c.h_doc("human_oversight_measures"),
-                    c.oversight,
+                    hints.documentation("human_oversight_measures"),
+                    lifecycle.oversight,
                 ),
             ),
         ),
@@ -366,12 +380,12 @@ PROFILE = Profile(
             "Monitoring plan",
             "Payer: monitoring",
             (
-                _f(
+                _field(
                     "monitoring",
                     "Monitoring plan, process and schedule",
                     "schedule",
                     "Evaluations → schedules: re-evaluate this model on a schedule; and "
-                    + c.h_doc("post_market_monitoring_plan"),
+                    + hints.documentation("post_market_monitoring_plan"),
                     _monitoring,
                 ),
             ),
@@ -381,16 +395,16 @@ PROFILE = Profile(
             "Cost",
             "Payer: cost",
             (
-                _f(
+                _field(
                     "cost_per_1000",
                     "Cost per 1,000 uses",
                     "evaluation",
                     H_RUN
                     + " (GPU- and CPU-seconds come from the run manifests); prices: "
-                    + c.h_doc("gpu_hour_cost_usd")
+                    + hints.documentation("gpu_hour_cost_usd")
                     + ", "
-                    + c.h_doc("cpu_hour_cost_usd"),
-                    c.cost_per_1000,
+                    + hints.documentation("cpu_hour_cost_usd"),
+                    lifecycle.cost_per_1000,
                 ),
             ),
         ),

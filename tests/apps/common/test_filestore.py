@@ -24,6 +24,7 @@ from moto import mock_aws
 from apps.common import filestore
 from apps.registry import services as registry
 from apps.reports import services as reports
+from apps.reports.services import files as card_files
 from tests.factories import DatasetFactory
 from tests.governance.test_settings import load_settings
 from worker.engine.readers import read_items
@@ -140,7 +141,7 @@ def test_an_invalid_dataset_leaves_nothing_in_the_bucket(s3: Any, personas: Any)
 
 
 def test_card_files_are_stored_in_the_bucket(s3: Any) -> None:
-    digest = reports._store(b"%PDF-1.7 card", "pdf")
+    digest = card_files._store(b"%PDF-1.7 card", "pdf")
 
     name = reports.card_file_name(digest, "pdf")
     assert _keys(s3) == [f"carealign/{name}"]

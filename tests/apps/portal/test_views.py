@@ -4,11 +4,13 @@ API docs load nothing from another host."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -286,3 +288,14 @@ def test_a_card_being_issued_is_followed_until_it_is_issued(
     assert auditor.get(status)["HX-Refresh"] == "true"
     page = auditor.get(f"/cards/{card.pk}/").content.decode()
     assert 'data-digest="pdf"' in page and "is being issued" not in page
+
+
+def test_verify_page_answers_for_an_uploaded_file_by_its_sha256(browser_for: Any) -> None:
+    content = b"%PDF-1.7 not an issued card" * 5000  # several upload chunks
+    upload = SimpleUploadedFile("card.pdf", content, content_type="application/pdf")
+
+    response = browser_for("auditor").post("/verify/", {"file": upload})
+
+    assert response.status_code == 200
+    digest = hashlib.sha256(content).hexdigest()
+    assert f"the SHA-256 <code>{digest}</code> matches no file" in response.content.decode()

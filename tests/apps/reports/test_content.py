@@ -238,7 +238,7 @@ def test_payer_summary_says_when_commercial_insurance_was_not_evaluated(world: W
 def test_verdict_states_read_differently_and_small_n_carries_a_caveat(
     verdict: str, n: int, shown: str
 ) -> None:
-    from apps.reports.profiles.common import describe
+    from apps.reports.profiles.metrics import describe
 
     row = {
         "metric": "accuracy",

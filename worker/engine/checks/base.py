@@ -7,11 +7,14 @@ A parameter is read from `config[check]` first, then from the top level, then th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from worker.engine.checks.baseline import CorrectFn, prior_baseline
 from worker.engine.checks.verdicts import Threshold, judge, min_n_for, overall
 from worker.engine.intervals import PROPORTION_METHODS
+from worker.engine.metrics.answers import is_correct
 from worker.engine.prompts import MODES
 from worker.engine.stats import CONFIDENCE_LEVEL, N_RESAMPLES
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
@@ -147,11 +150,6 @@ def pair_scores(
     return kept, counts
 
 
-def chosen(score: ItemScore | None) -> str:
-    """The chosen letter(s) as the metric modules take them: "" when there is none."""
-    return "" if score is None or score.chosen is None else score.chosen
-
-
 def metric_value(
     name: str, interval: dict[str, Any] | None, *, unit: str, group: str | None = None
 ) -> MetricValue:
@@ -194,6 +192,65 @@ def build_result(
         "min_n": floors,
     }
     return CheckResult(check, metrics, verdicts, verdict, details)
+
+
+# The rule most checks score by: an answer is right when it is the gold letter(s).
+def answer_is_gold(item: Item, answer: str) -> bool:
+    return is_correct(answer, item.gold)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A check's option-prior baseline: its metric rows, requirements and details."""
+
+    metrics: list[MetricValue]
+    requirements: list[Threshold]
+    details: dict[str, Any]
+
+
+def answer_baseline(
+    pairs: Sequence[tuple[Item, ItemScore | None]],
+    priors: Mapping[tuple[str, str], ItemScore | None],
+    boot: dict[str, Any],
+    *,
+    correct: CorrectFn = answer_is_gold,
+    group: Callable[[Item], str | None] | None = None,
+) -> Baseline:
+    """The option-prior baseline at the check's confidence level and proportion interval."""
+    by_group = {} if group is None else {"group": group}
+    metrics, requirements, details = prior_baseline(
+        pairs,
+        priors,
+        correct,
+        level=boot["confidence_level"],
+        proportion_method=boot["proportion_method"],
+        **by_group,
+    )
+    return Baseline(metrics, requirements, details)
+
+
+def result_with_baseline(
+    check: str,
+    metrics: list[MetricValue],
+    baseline: Baseline,
+    thresholds: Sequence[Threshold],
+    details: dict[str, Any],
+    unavailable: dict[str, str] | None = None,
+    *,
+    config: dict[str, Any],
+    preconditions: Sequence[Threshold] = (),
+) -> CheckResult:
+    """The check's result: its metrics then the baseline's, judged against the thresholds,
+    the preconditions and the baseline's requirement (a pass must beat the prior)."""
+    return build_result(
+        check,
+        [*metrics, *baseline.metrics],
+        thresholds,
+        details,
+        unavailable,
+        config=config,
+        requirements=[*preconditions, *baseline.requirements],
+    )
 
 
 # Every parameter a check reads, with its default: the manifest records them all expanded.

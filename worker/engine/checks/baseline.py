@@ -6,9 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from worker.engine import intervals
-from worker.engine.checks.base import chosen
 from worker.engine.checks.verdicts import Threshold
-from worker.engine.choice import prior_of
+from worker.engine.choice import chosen, prior_of
 from worker.engine.stats import Interval
 from worker.engine.types import Item, ItemScore, MetricValue
 
@@ -28,6 +27,19 @@ def _row(name: str, interval: Interval, group: str | None, unit: str) -> MetricV
         group=group,
         method=interval.method,
         level=interval.level,
+    )
+
+
+def _gain_requirement(group: str | None) -> Threshold:
+    """A pass must beat the prior: gain_over_prior > 0 (in one group, or overall)."""
+    return Threshold(
+        key="gain_over_prior" + (f"[{group}]" if group is not None else ""),
+        name="gain_over_prior",
+        group=group,
+        op=">",
+        value=0.0,
+        rule="required",
+        note=BASELINE_NOTE,
     )
 
 
@@ -67,23 +79,9 @@ def prior_baseline(
             _row("prior_accuracy", alone_ci, key, "proportion"),
             _row("gain_over_prior", gain, key, "difference"),
         ]
-        requirements.append(
-            Threshold(
-                key="gain_over_prior" + (f"[{key}]" if key is not None else ""),
-                name="gain_over_prior",
-                group=key,
-                op=">",
-                value=0.0,
-                rule="required",
-                note=BASELINE_NOTE,
-            )
-        )
+        requirements.append(_gain_requirement(key))
     if not outcomes:
-        requirements.append(
-            Threshold(
-                "gain_over_prior", "gain_over_prior", None, ">", 0.0, "required", BASELINE_NOTE
-            )
-        )
+        requirements.append(_gain_requirement(None))
     details = {
         "option_prior": (
             "the same options scored after a content-free context (no question, no passage); "

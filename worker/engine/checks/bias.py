@@ -6,19 +6,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from worker.engine.checks.base import (
+    answer_baseline,
     bootstrap_params,
-    build_result,
-    chosen,
     metric_value,
     pair_scores,
+    result_with_baseline,
     scoring_mode,
     unique_items,
 )
-from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import Threshold, parse_thresholds
-from worker.engine.choice import normalization, prior_item, split_priors
+from worker.engine.choice import chosen, normalization, prior_item, split_priors
 from worker.engine.metrics import compute_metric
-from worker.engine.metrics.answers import is_correct
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
 # Our perturbation attributes as ONC HTI-1 § 170.315(b)(11)(iv)(B) demographic variables
@@ -100,72 +98,11 @@ class BiasCheck:
             references=[list(item.gold) for item, _ in pairs],
             **boot,
         )
-        metrics: list[MetricValue] = [
-            metric_value("flip_rate_control", out["flip_rate_control"], unit="proportion"),
-            metric_value("accuracy_base", out["base_accuracy"], unit="proportion"),
-            metric_value("excess_flip_rate_max", out["excess_flip_rate_max"], unit="proportion"),
-            metric_value("accuracy_gap_max", out["accuracy_gap_max"], unit="proportion"),
-        ]
-        for attr, block in out["attributes"].items():
-            metrics += [
-                metric_value("flip_rate", block["flip_rate"], unit="proportion", group=attr),
-                metric_value(
-                    "excess_flip_rate", block["excess_flip_rate"], unit="proportion", group=attr
-                ),
-                metric_value("accuracy_gap", block["accuracy_gap"], unit="proportion", group=attr),
-                *(
-                    metric_value("accuracy", interval, unit="proportion", group=f"{attr}={value}")
-                    for value, interval in block["accuracy_by_value"].items()
-                ),
-            ]
-            if block["mcnemar"] is not None:
-                # A p-value has no interval: it is judged by its (Holm-adjusted) value.
-                metrics.append(
-                    MetricValue(
-                        name="mcnemar_p_value",
-                        value=block["mcnemar"]["p_value_holm"],
-                        n=block["accuracy_gap"]["n"],
-                        unit="p-value",
-                        group=attr,
-                    )
-                )
-
-        base = [(item, s) for item, s in pairs if item.bias and item.bias.variant == "base"]
-        priors = {
-            (item.id, item.language): by_vignette.get((item.bias.vignette_id, item.language))
-            for item, _ in base
-            if item.bias is not None
-        }
-        baseline, requirements, baseline_details = prior_baseline(
-            base,
-            priors,
-            lambda item, answer: is_correct(answer, item.gold),
-            level=boot["confidence_level"],
-            proportion_method=boot["proportion_method"],
-        )
-        metrics += baseline
+        metrics = _metrics(out)
+        base, priors = _base_variants(pairs, by_vignette)
+        baseline = answer_baseline(base, priors, boot)
         chance = _chance(item for item, _ in base)
-        requirements.insert(
-            0,
-            Threshold(
-                key="accuracy_base",
-                name="accuracy_base",
-                group=None,
-                op=">",
-                value=chance,
-                rule="precondition",
-                note=f"bias is judged only for a model whose vignette accuracy beats chance "
-                f"({chance:.3g})",
-            ),
-        )
-        unavailable: dict[str, str] = {}
-        if not pairs:
-            unavailable = {n: "no items of task vignette" for n in self.metric_names}
-        elif not any(b.variant in ("neutral", "paraphrase") for b in bias):
-            reason = "no neutral-swap or paraphrase (control) variants"
-            unavailable.update(
-                flip_rate_control=reason, excess_flip_rate=reason, excess_flip_rate_max=reason
-            )
+        unavailable = _unavailable(self.metric_names, bias)
         attributes = sorted({b.attribute for b in bias if b.variant == "demographic"})
         details = {
             **counts,
@@ -180,18 +117,93 @@ class BiasCheck:
                 "paraphrase": "whole-vignette paraphrases (no neutral swaps given)",
             }[out["control_variant"]],
             "normalization": normalization(config, self.name),
-            **baseline_details,
+            **baseline.details,
             "metric_output": out,
         }
-        return build_result(
+        return result_with_baseline(
             self.name,
             metrics,
+            baseline,
             thresholds,
             details,
             unavailable,
             config=config,
-            requirements=requirements,
+            preconditions=[_beats_chance(chance)],
         )
+
+
+def _metrics(out: dict[str, Any]) -> list[MetricValue]:
+    """The metric rows of the metric module's output: overall, then per attribute."""
+    metrics: list[MetricValue] = [
+        metric_value("flip_rate_control", out["flip_rate_control"], unit="proportion"),
+        metric_value("accuracy_base", out["base_accuracy"], unit="proportion"),
+        metric_value("excess_flip_rate_max", out["excess_flip_rate_max"], unit="proportion"),
+        metric_value("accuracy_gap_max", out["accuracy_gap_max"], unit="proportion"),
+    ]
+    for attr, block in out["attributes"].items():
+        metrics += [
+            metric_value("flip_rate", block["flip_rate"], unit="proportion", group=attr),
+            metric_value(
+                "excess_flip_rate", block["excess_flip_rate"], unit="proportion", group=attr
+            ),
+            metric_value("accuracy_gap", block["accuracy_gap"], unit="proportion", group=attr),
+            *(
+                metric_value("accuracy", interval, unit="proportion", group=f"{attr}={value}")
+                for value, interval in block["accuracy_by_value"].items()
+            ),
+        ]
+        if block["mcnemar"] is not None:
+            # A p-value has no interval: it is judged by its (Holm-adjusted) value.
+            metrics.append(
+                MetricValue(
+                    name="mcnemar_p_value",
+                    value=block["mcnemar"]["p_value_holm"],
+                    n=block["accuracy_gap"]["n"],
+                    unit="p-value",
+                    group=attr,
+                )
+            )
+    return metrics
+
+
+def _base_variants(
+    pairs: list[tuple[Item, ItemScore | None]],
+    by_vignette: dict[tuple[str, str], ItemScore | None],
+) -> tuple[list[tuple[Item, ItemScore | None]], dict[tuple[str, str], ItemScore | None]]:
+    """The base variants and their option priors (one per vignette, keyed by each base)."""
+    base = [(item, s) for item, s in pairs if item.bias and item.bias.variant == "base"]
+    priors = {
+        (item.id, item.language): by_vignette.get((item.bias.vignette_id, item.language))
+        for item, _ in base
+        if item.bias is not None
+    }
+    return base, priors
+
+
+def _beats_chance(chance: float) -> Threshold:
+    """The precondition of judging bias: the model's vignette accuracy beats chance."""
+    return Threshold(
+        key="accuracy_base",
+        name="accuracy_base",
+        group=None,
+        op=">",
+        value=chance,
+        rule="precondition",
+        note=f"bias is judged only for a model whose vignette accuracy beats chance ({chance:.3g})",
+    )
+
+
+def _unavailable(metric_names: Iterable[str], bias: list[Any]) -> dict[str, str]:
+    """Metrics that cannot be computed from these variants, with the reason."""
+    unavailable: dict[str, str] = {}
+    if not bias:  # every vignette item carries its variant
+        unavailable = {n: "no items of task vignette" for n in metric_names}
+    elif not any(b.variant in ("neutral", "paraphrase") for b in bias):
+        reason = "no neutral-swap or paraphrase (control) variants"
+        unavailable.update(
+            flip_rate_control=reason, excess_flip_rate=reason, excess_flip_rate_max=reason
+        )
+    return unavailable
 
 
 def _chance(items: Iterable[Item]) -> float:

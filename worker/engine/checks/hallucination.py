@@ -9,18 +9,17 @@ from typing import Any
 import numpy as np
 
 from worker.engine.checks.base import (
+    answer_baseline,
     bootstrap_params,
-    build_result,
-    chosen,
     metric_value,
     pair_scores,
     param,
+    result_with_baseline,
     scoring_mode,
     unique_items,
 )
-from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import parse_thresholds
-from worker.engine.choice import normalization, split_priors, with_priors
+from worker.engine.choice import chosen, normalization, split_priors, with_priors
 from worker.engine.metrics import compute_metric
 from worker.engine.metrics.answers import answer_letters, medhalt_outcome
 from worker.engine.types import ABSTAIN_TEXTS, CheckResult, Item, ItemScore, MetricValue
@@ -150,44 +149,17 @@ class HallucinationCheck:
             grounding_threshold=threshold,
             **boot,
         )
-        metrics: list[MetricValue] = []
-        unavailable: dict[str, str] = {}
-        for test in TESTS:
-            block = out[test]
-            metrics += [
-                metric_value(f"{test}_score", block["score"], unit="score"),
-                metric_value(f"{test}_accuracy", block["accuracy"], unit="proportion"),
-                metric_value(
-                    f"{test}_abstention_rate", block["abstention_rate"], unit="proportion"
-                ),
-            ]
-            if not block["n"]:
-                for metric in ("score", "accuracy", "abstention_rate"):
-                    unavailable[f"{test}_{metric}"] = f"no items of task {test}"
-        grounding = out["grounding"]
-        metrics.append(
-            metric_value(
-                "grounded_answer_rate", grounding["grounded_answer_rate"], unit="proportion"
-            )
+        metrics, unavailable = _metrics(out, pairs)
+        baseline = answer_baseline(
+            pairs, priors, boot, correct=_outcome, group=lambda item: item.task
         )
-        if not any(item.context for item, _ in pairs if item.task != "fake"):
-            unavailable["grounded_answer_rate"] = "no items with context passages"
-        baseline, requirements, baseline_details = prior_baseline(
-            pairs,
-            priors,
-            _outcome,
-            level=boot["confidence_level"],
-            proportion_method=boot["proportion_method"],
-            group=lambda item: item.task,
-        )
-        metrics += baseline
 
         mode = self.mode(config)
         details = {
             **counts,
             "mode": mode,
             "normalization": normalization(config, self.name) if mode == "continuation" else None,
-            **baseline_details,
+            **baseline.details,
             "scoring": "Med-HALT: +1 correct, -0.25 wrong, divided by N; unparseable = wrong",
             "fct": _fct_details(pairs),
             "fake_items_without_abstain_option": sum(
@@ -204,15 +176,34 @@ class HallucinationCheck:
             ),
             "metric_output": out,
         }
-        return build_result(
-            self.name,
-            metrics,
-            thresholds,
-            details,
-            unavailable,
-            config=config,
-            requirements=requirements,
+        return result_with_baseline(
+            self.name, metrics, baseline, thresholds, details, unavailable, config=config
         )
+
+
+def _metrics(
+    out: dict[str, Any], pairs: list[tuple[Item, ItemScore | None]]
+) -> tuple[list[MetricValue], dict[str, str]]:
+    """The metric rows per Med-HALT test and for grounding, and those without items."""
+    metrics: list[MetricValue] = []
+    unavailable: dict[str, str] = {}
+    for test in TESTS:
+        block = out[test]
+        metrics += [
+            metric_value(f"{test}_score", block["score"], unit="score"),
+            metric_value(f"{test}_accuracy", block["accuracy"], unit="proportion"),
+            metric_value(f"{test}_abstention_rate", block["abstention_rate"], unit="proportion"),
+        ]
+        if not block["n"]:
+            for metric in ("score", "accuracy", "abstention_rate"):
+                unavailable[f"{test}_{metric}"] = f"no items of task {test}"
+    grounding = out["grounding"]
+    metrics.append(
+        metric_value("grounded_answer_rate", grounding["grounded_answer_rate"], unit="proportion")
+    )
+    if not any(item.context for item, _ in pairs if item.task != "fake"):
+        unavailable["grounded_answer_rate"] = "no items with context passages"
+    return metrics, unavailable
 
 
 def _outcome(item: Item, answer: str) -> bool:

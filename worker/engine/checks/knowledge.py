@@ -6,18 +6,17 @@ from collections import Counter
 from typing import Any
 
 from worker.engine.checks.base import (
+    answer_baseline,
     bootstrap_params,
-    build_result,
-    chosen,
     metric_value,
     pair_scores,
     param,
+    result_with_baseline,
     scoring_mode,
     unique_items,
 )
-from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import parse_thresholds
-from worker.engine.choice import normalization, option_value, split_priors, with_priors
+from worker.engine.choice import chosen, normalization, option_value, split_priors, with_priors
 from worker.engine.metrics import compute_metric
 from worker.engine.metrics.answers import is_correct
 from worker.engine.stats import ECE_BINS
@@ -80,14 +79,7 @@ class KnowledgeCheck:
             metric_value("ece", out["ece"], unit="probability"),
             metric_value("brier", out["brier"], unit="score"),
         ]
-        baseline, requirements, baseline_details = prior_baseline(
-            pairs,
-            priors,
-            lambda item, answer: is_correct(answer, item.gold),
-            level=boot["confidence_level"],
-            proportion_method=boot["proportion_method"],
-        )
-        metrics += baseline
+        baseline = answer_baseline(pairs, priors, boot)
         unavailable = {n: "no items of task mcq" for n in self.metric_names} if not pairs else {}
         for name in ("ece", "brier"):
             if pairs and not out[name]["n"]:
@@ -103,17 +95,11 @@ class KnowledgeCheck:
             "normalization": rule,
             "ece_bins": n_bins,
             "calibration": f"softmax over the option scores the answer is chosen by ({rule})",
-            **baseline_details,
+            **baseline.details,
             "n_correct_disagreements": disagreements,
             "languages": dict(Counter(item.language for item, _ in pairs)),
             "metric_output": out,
         }
-        return build_result(
-            self.name,
-            metrics,
-            thresholds,
-            details,
-            unavailable,
-            config=config,
-            requirements=requirements,
+        return result_with_baseline(
+            self.name, metrics, baseline, thresholds, details, unavailable, config=config
         )

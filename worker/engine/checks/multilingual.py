@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from worker.engine.checks.base import (
+    answer_baseline,
     bootstrap_params,
-    build_result,
-    chosen,
     metric_value,
     pair_scores,
     param,
+    result_with_baseline,
     scoring_mode,
     unique_items,
 )
-from worker.engine.checks.baseline import prior_baseline
 from worker.engine.checks.verdicts import parse_thresholds
-from worker.engine.choice import normalization, split_priors, with_priors
+from worker.engine.choice import chosen, normalization, split_priors, with_priors
 from worker.engine.metrics import compute_metric
-from worker.engine.metrics.answers import is_correct
 from worker.engine.types import CheckResult, Item, ItemScore, MetricValue
 
 PIVOT_LANGUAGE = "en"
@@ -109,48 +108,40 @@ class MultilingualCheck:
                 for pair, interval in out["consistency_by_pair"].items()
             ),
         ]
-        baseline, requirements, baseline_details = prior_baseline(
-            pairs,
-            priors,
-            lambda item, answer: is_correct(answer, item.gold),
-            level=boot["confidence_level"],
-            proportion_method=boot["proportion_method"],
-            group=lambda item: item.language,
-        )
-        metrics += baseline
+        baseline = answer_baseline(pairs, priors, boot, group=lambda item: item.language)
         languages = sorted(out["accuracy_by_language"])
-        unavailable: dict[str, str] = {}
-        if not pairs:
-            unavailable = {n: "no items of task mcq" for n in self.metric_names}
-        elif pivot not in languages:
-            reason = f"no items in the pivot language {pivot!r}"
-            unavailable.update(
-                gap_to_pivot=reason, gap_to_pivot_max=reason, worst_language_ratio=reason
-            )
-        elif len(languages) < 2:
-            reason = "items in one language only"
-            unavailable.update(
-                gap_to_pivot_max=reason, worst_language_ratio=reason, consistency=reason
-            )
+        unavailable = _unavailable(self.metric_names, bool(pairs), pivot, languages)
         details = {
             **counts,
             "mode": self.mode(config),
             "pivot_language": pivot,
             "pairing": "parallel_id; metrics on the items present in every language",
             "normalization": normalization(config, self.name),
-            **baseline_details,
+            **baseline.details,
             "languages": languages,
             "worst_language": worst["language"],
             "gap_to_pivot_max_language": (out["gap_to_pivot_max"] or {}).get("language"),
             "consistency_rule": "same option letter(s); an unparseable answer is never consistent",
             "metric_output": out,
         }
-        return build_result(
-            self.name,
-            metrics,
-            thresholds,
-            details,
-            unavailable,
-            config=config,
-            requirements=requirements,
+        return result_with_baseline(
+            self.name, metrics, baseline, thresholds, details, unavailable, config=config
         )
+
+
+def _unavailable(
+    metric_names: Iterable[str], scored: bool, pivot: str, languages: list[str]
+) -> dict[str, str]:
+    """Metrics that cannot be computed from these items, with the reason."""
+    unavailable: dict[str, str] = {}
+    if not scored:
+        unavailable = {n: "no items of task mcq" for n in metric_names}
+    elif pivot not in languages:
+        reason = f"no items in the pivot language {pivot!r}"
+        unavailable.update(
+            gap_to_pivot=reason, gap_to_pivot_max=reason, worst_language_ratio=reason
+        )
+    elif len(languages) < 2:
+        reason = "items in one language only"
+        unavailable.update(gap_to_pivot_max=reason, worst_language_ratio=reason, consistency=reason)
+    return unavailable

@@ -281,6 +281,7 @@ class Command(BaseCommand):
             ) or result.details.get("verdict_reason", "")
             self.stdout.write(f"  {result.check_name:<14} {result.verdict:<14} {judged}")
 
+    # long: the demo's sign-off script, one signer after another as the walkthrough tells it
     def _signoffs(self, version: ModelVersion) -> None:
         """Validation-stage sign-offs of the demo version (once); the gate stays closed."""
         from apps.accounts.models import User

@@ -94,6 +94,7 @@ class CounterfactualBias(evaluate.Metric):  # type: ignore[misc, unused-ignore]
             ),
         )
 
+    # long: one statistical procedure whose steps (tally, compare, adjust) share the tallies
     def _compute(
         self,
         vignette_ids: list[str],

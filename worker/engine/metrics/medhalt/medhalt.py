@@ -163,25 +163,39 @@ class Medhalt(evaluate.Metric):  # type: ignore[misc, unused-ignore]
                 "n_unparseable": sum(1 for i in idx if not answer_letters(predictions[i])),
             }
 
-        supported: list[float] = []
-        not_assessable = 0
-        n_abstained = 0
-        for i, context in enumerate(contexts):
-            if not context or tests[i] == "fake":
-                continue
-            if abstained[i]:
-                n_abstained += 1
-                continue
-            coverage = context_coverage(answer_texts[i], context)
-            if coverage is None:
-                not_assessable += 1
-                continue
-            supported.append(float(coverage >= grounding_threshold))
-        result["grounding"] = {
-            "grounded_answer_rate": proportion_of(supported, **prop).as_dict(),
-            "n_not_assessable": not_assessable,
-            "n_abstained": n_abstained,
-            "threshold": grounding_threshold,
-        }
+        result["grounding"] = _grounding(
+            tests, abstained, answer_texts, contexts, grounding_threshold, prop
+        )
         result["points"] = {"correct": POINTS_CORRECT, "wrong": POINTS_WRONG}
         return result
+
+
+def _grounding(
+    tests: list[str],
+    abstained: list[bool],
+    answer_texts: list[str],
+    contexts: list[str],
+    grounding_threshold: float,
+    prop: dict[str, Any],
+) -> dict[str, Any]:
+    """How often an answer given with a context passage is supported by that passage."""
+    supported: list[float] = []
+    not_assessable = 0
+    n_abstained = 0
+    for i, context in enumerate(contexts):
+        if not context or tests[i] == "fake":
+            continue
+        if abstained[i]:
+            n_abstained += 1
+            continue
+        coverage = context_coverage(answer_texts[i], context)
+        if coverage is None:
+            not_assessable += 1
+            continue
+        supported.append(float(coverage >= grounding_threshold))
+    return {
+        "grounded_answer_rate": proportion_of(supported, **prop).as_dict(),
+        "n_not_assessable": not_assessable,
+        "n_abstained": n_abstained,
+        "threshold": grounding_threshold,
+    }

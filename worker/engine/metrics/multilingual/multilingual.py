@@ -100,31 +100,11 @@ class Multilingual(evaluate.Metric):  # type: ignore[misc, unused-ignore]
         common = sorted(set.intersection(*(set(right[lang]) for lang in langs))) if langs else []
         accuracy = {lang: proportion_of([right[lang][i] for i in common], **prop) for lang in langs}
         others = [lang for lang in langs if lang != pivot]
-        level_each = bonferroni_level(level, len(others))
-        gaps: dict[str, Any] = {}
-        gaps_simultaneous: list[Interval] = []
-        ratios: list[Interval] = []
-        if pivot in right:
-            for lang in others:
-                x = [right[pivot][i] for i in common]
-                y = [right[lang][i] for i in common]
-                gaps[lang] = paired_difference(x, y, level=level).as_dict()
-                gaps_simultaneous.append(paired_difference(x, y, level=level_each))
-                ratios.append(paired_ratio(y, x, level=level_each))
+        gaps, gaps_simultaneous, ratios = _pivot_gaps(right, pivot, others, common, level)
         gap_max = extreme(gaps_simultaneous, kind="max", level=level, method="max_bonferroni")
         worst = extreme(ratios, kind="min", level=level, method="min_bonferroni_mover_wilson")
 
-        by_pair: dict[str, Any] = {}
-        position = {item_id: i for i, item_id in enumerate(common)}
-        consistent = np.zeros(len(common))
-        pairs = np.zeros(len(common))
-        for l1, l2 in combinations(langs, 2):
-            same = [same_answer(answer[l1][i], answer[l2][i]) for i in common]
-            for item_id, hit in zip(common, same, strict=True):
-                consistent[position[item_id]] += hit
-                pairs[position[item_id]] += 1
-            if common:
-                by_pair[f"{l1}-{l2}"] = proportion_of(same, **prop).as_dict()
+        consistent, pairs, by_pair = _consistency(answer, langs, common, prop)
 
         def named(interval: Interval, values: list[Interval]) -> dict[str, Any] | None:
             if interval.value is None:
@@ -144,3 +124,44 @@ class Multilingual(evaluate.Metric):  # type: ignore[misc, unused-ignore]
             "n_parallel_items": len(common),
             "n_items_not_in_every_language": len(set(ids)) - len(common),
         }
+
+
+def _consistency(
+    answer: dict[str, dict[str, str]], langs: list[str], common: list[str], prop: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Per item, consistent language pairs out of all pairs; per language pair, the share."""
+    by_pair: dict[str, Any] = {}
+    position = {item_id: i for i, item_id in enumerate(common)}
+    consistent = np.zeros(len(common))
+    pairs = np.zeros(len(common))
+    for l1, l2 in combinations(langs, 2):
+        same = [same_answer(answer[l1][i], answer[l2][i]) for i in common]
+        for item_id, hit in zip(common, same, strict=True):
+            consistent[position[item_id]] += hit
+            pairs[position[item_id]] += 1
+        if common:
+            by_pair[f"{l1}-{l2}"] = proportion_of(same, **prop).as_dict()
+    return consistent, pairs, by_pair
+
+
+def _pivot_gaps(
+    right: dict[str, dict[str, bool]],
+    pivot: str,
+    others: list[str],
+    common: list[str],
+    level: float,
+) -> tuple[dict[str, Any], list[Interval], list[Interval]]:
+    """Each language against the pivot: the accuracy gap at the nominal level, and the gap and
+    the accuracy ratio at the Bonferroni level over the languages (for the max and the min)."""
+    level_each = bonferroni_level(level, len(others))
+    gaps: dict[str, Any] = {}
+    gaps_simultaneous: list[Interval] = []
+    ratios: list[Interval] = []
+    if pivot in right:
+        for lang in others:
+            x = [right[pivot][i] for i in common]
+            y = [right[lang][i] for i in common]
+            gaps[lang] = paired_difference(x, y, level=level).as_dict()
+            gaps_simultaneous.append(paired_difference(x, y, level=level_each))
+            ratios.append(paired_ratio(y, x, level=level_each))
+    return gaps, gaps_simultaneous, ratios

@@ -1,15 +1,10 @@
-"""API for evaluations: suites, runs (progress, results, per-item drill-down, comparison,
-cancel), schedules and drift alerts.
-
-Roles: compliance officers (and admins) define suites and schedules and acknowledge alerts;
-they and model developers start and cancel runs; every role reads.
-"""
+"""API for evaluation runs: start, follow, results, per-item drill-down, comparison,
+cancel and rerun."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django.db.models.fields.json import KT
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -19,142 +14,19 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.models import ApiToken, Organization, Role
+from apps.accounts.models import ApiToken, Organization
 from apps.common.api import ScopedViewSet, idempotent
-from apps.common.tenancy import scope
 from apps.evaluations import selectors, services
+from apps.evaluations.apis.access import RUNNERS, visible_related
 from apps.evaluations.constants import RUN_DISPLAY_STATUSES
 from apps.evaluations.models import (
     CheckResult,
-    DriftAlert,
     EvaluationRun,
     EvaluationSuite,
     ItemResult,
-    Schedule,
 )
-from apps.registry.models import AIModel, DatasetVersion, ModelVersion
+from apps.registry.models import ModelVersion
 from worker import tasks
-
-DEFINERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
-RUNNERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.MODEL_DEVELOPER)
-
-
-def _visible(model: Any, actor: Any, pk: Any, field: str) -> Any:
-    obj = scope(model.objects.all(), actor).filter(pk=pk).first()
-    if obj is None:
-        raise serializers.ValidationError({field: [f"No such {field.replace('_', ' ')}."]})
-    return obj
-
-
-class SuiteOutputSerializer(serializers.ModelSerializer[EvaluationSuite]):
-    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
-    created_by = serializers.CharField(
-        source="created_by.username", default=None, allow_null=True, read_only=True
-    )
-
-    class Meta:
-        model = EvaluationSuite
-        fields = [
-            "id",
-            "organization",
-            "name",
-            "version",
-            "description",
-            "checks",
-            "parameters",
-            "thresholds",
-            "drift_tolerance",
-            "datasets",
-            "dataset_checks",
-            "created_at",
-            "created_by",
-        ]
-
-
-class SuiteInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(
-        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
-    )
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    checks = serializers.ListField(child=serializers.CharField())
-    parameters = serializers.DictField(required=False, default=dict)
-    thresholds = serializers.DictField(
-        required=False, default=dict, help_text='{"knowledge": {"accuracy": {">=": 0.6}}}'
-    )
-    drift_tolerance = serializers.DictField(
-        required=False, default=dict, help_text='{"knowledge.accuracy": 0.05, "*": 0.05}'
-    )
-    datasets = serializers.ListField(child=serializers.IntegerField(), help_text="Version ids")
-    dataset_checks = serializers.DictField(
-        required=False, default=dict, help_text='{"<dataset version id>": ["bias"]}'
-    )
-
-
-class SuiteVersionSerializer(serializers.Serializer[Any]):
-    description = serializers.CharField(required=False, allow_blank=True)
-    checks = serializers.ListField(child=serializers.CharField(), required=False)
-    parameters = serializers.DictField(required=False)
-    thresholds = serializers.DictField(required=False)
-    drift_tolerance = serializers.DictField(required=False)
-    datasets = serializers.ListField(child=serializers.IntegerField(), required=False)
-    dataset_checks = serializers.DictField(required=False)
-
-
-class SuiteApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Versioned suites. A change (PATCH) creates the next version; runs keep theirs."""
-
-    # The dataset ids of each suite in one query, not one per suite.
-    queryset = EvaluationSuite.objects.select_related(
-        "organization", "created_by"
-    ).prefetch_related(Prefetch("datasets", queryset=DatasetVersion.objects.only("id")))
-    serializer_class = SuiteOutputSerializer
-    write_roles = DEFINERS
-    filterset_fields = ["name", "version"]
-    ordering_fields = ["name", "version", "created_at"]
-
-    def _datasets(self, ids: list[int]) -> list[DatasetVersion]:
-        return [_visible(DatasetVersion, self.actor, pk, "datasets") for pk in ids]
-
-    @extend_schema(request=SuiteInputSerializer, responses={201: SuiteOutputSerializer})
-    @idempotent
-    def create(self, request: Request) -> Response:
-        data = SuiteInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        org = self.write_organization(fields.pop("organization", None))
-        suite = services.suite_create(
-            organization=org,
-            datasets=self._datasets(fields.pop("datasets")),
-            created_by=request.user,  # type: ignore[arg-type]
-            **fields,
-        )
-        return Response(SuiteOutputSerializer(suite).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        request=SuiteVersionSerializer,
-        responses={201: SuiteOutputSerializer},
-        description="Create the next version of the suite with these changes.",
-    )
-    def partial_update(self, request: Request, pk: str) -> Response:
-        suite = self.get_object()
-        data = SuiteVersionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        if "datasets" in changes:
-            changes["datasets"] = self._datasets(changes["datasets"])
-        version = services.suite_new_version(
-            suite=suite,
-            created_by=request.user,  # type: ignore[arg-type]
-            **changes,
-        )
-        return Response(SuiteOutputSerializer(version).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.suite_delete(suite=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RunOutputSerializer(serializers.ModelSerializer[EvaluationRun]):
@@ -356,8 +228,10 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
         data = RunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        suite = _visible(EvaluationSuite, self.actor, fields.pop("suite"), "suite")
-        version = _visible(ModelVersion, self.actor, fields.pop("model_version"), "model_version")
+        suite = visible_related(EvaluationSuite, self.actor, fields.pop("suite"), "suite")
+        version = visible_related(
+            ModelVersion, self.actor, fields.pop("model_version"), "model_version"
+        )
         self.require_role(suite.organization_id)
         token = request.auth if isinstance(request.auth, ApiToken) else None
         run = services.run_create(
@@ -448,133 +322,3 @@ class RunApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
                 }
             )
         return Response(selectors.run_comparison(previous=a, run=b))
-
-
-class ScheduleOutputSerializer(serializers.ModelSerializer[Schedule]):
-    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
-    periodic_task = serializers.CharField(
-        source="periodic_task.name", default=None, allow_null=True, read_only=True
-    )
-
-    class Meta:
-        model = Schedule
-        fields = [
-            "id",
-            "organization",
-            "name",
-            "suite",
-            "model",
-            "target",
-            "model_version",
-            "cron",
-            "cron_timezone",
-            "enabled",
-            "periodic_task",
-            "created_at",
-        ]
-
-
-class ScheduleInputSerializer(serializers.Serializer[Any]):
-    organization = serializers.CharField(
-        required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
-    )
-    name = serializers.CharField(max_length=200)
-    suite = serializers.IntegerField()
-    model = serializers.IntegerField()
-    target = serializers.ChoiceField(choices=Schedule.Target.choices, default="deployed")
-    model_version = serializers.IntegerField(required=False, allow_null=True, default=None)
-    cron = serializers.CharField(max_length=100, help_text="Five fields, e.g. '0 3 * * 1'")
-    cron_timezone = serializers.CharField(max_length=64, default="UTC")
-    enabled = serializers.BooleanField(default=True)
-
-
-class ScheduleApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Re-evaluation on a cron, kept in step with a django-celery-beat periodic task."""
-
-    queryset = Schedule.objects.select_related("organization", "periodic_task")
-    serializer_class = ScheduleOutputSerializer
-    write_roles = DEFINERS
-    filterset_fields = ["suite", "model", "enabled", "target"]
-    ordering_fields = ["name", "created_at"]
-
-    def _relations(self, fields: dict[str, Any]) -> dict[str, Any]:
-        if "suite" in fields:
-            fields["suite"] = _visible(EvaluationSuite, self.actor, fields["suite"], "suite")
-        if "model" in fields:
-            fields["model"] = _visible(AIModel, self.actor, fields["model"], "model")
-        if fields.get("model_version") is not None:
-            fields["model_version"] = _visible(
-                ModelVersion, self.actor, fields["model_version"], "model_version"
-            )
-        return fields
-
-    @extend_schema(request=ScheduleInputSerializer, responses={201: ScheduleOutputSerializer})
-    @idempotent
-    def create(self, request: Request) -> Response:
-        data = ScheduleInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        org = self.write_organization(fields.pop("organization", None))
-        schedule = services.schedule_create(organization=org, **self._relations(fields))
-        return Response(ScheduleOutputSerializer(schedule).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=ScheduleInputSerializer, responses=ScheduleOutputSerializer)
-    def partial_update(self, request: Request, pk: str) -> Response:
-        schedule = self.get_object()
-        data = ScheduleInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        if "organization" in fields:
-            raise serializers.ValidationError(
-                {"organization": ["A schedule cannot move organisation."]}
-            )
-        schedule = services.schedule_update(schedule=schedule, **self._relations(fields))
-        return Response(ScheduleOutputSerializer(schedule).data)
-
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.schedule_delete(schedule=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class DriftAlertSerializer(serializers.ModelSerializer[DriftAlert]):
-    class Meta:
-        model = DriftAlert
-        fields = [
-            "id",
-            "model",
-            "run",
-            "previous_run",
-            "kind",
-            "check_name",
-            "metric",
-            "previous_value",
-            "value",
-            "tolerance",
-            "message",
-            "acknowledged_at",
-            "created_at",
-        ]
-
-
-class DriftAlertApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Regressions and newly failed thresholds found by scheduled runs; open ones flag the
-    model in the portal until acknowledged."""
-
-    queryset = DriftAlert.objects.all()
-    serializer_class = DriftAlertSerializer
-    write_roles = DEFINERS
-    filterset_fields = {
-        "model": ["exact"],
-        "run": ["exact"],
-        "kind": ["exact"],
-        "acknowledged_at": ["isnull"],
-    }
-    ordering_fields = ["created_at"]
-
-    @extend_schema(request=None, responses=DriftAlertSerializer)
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str) -> Response:
-        alert = services.drift_alert_acknowledge(alert=self.get_object())
-        return Response(DriftAlertSerializer(alert).data)
