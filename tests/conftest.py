@@ -12,9 +12,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Organization, Role, User
-
-# Kept importable from here until tests/apps/portal/test_browser*.py import tests.builders.
-from tests.factories import PASSWORD as PASSWORD
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 # Fixtures shared across the apps' tests (the tiny model and real workers; the model world

@@ -40,15 +40,6 @@ DOMAIN_APPS = (
     "portal",
     "demo",
 )
-# The reports' document and its profiles import each other (issue #10, fixed on the structa
-# branch). Delete this, and `test_known_cycle_is_still_there`, once that fix is merged.
-KNOWN_CYCLE_PREFIXES = ("apps.reports.document", "apps.reports.profiles")
-# Test modules that still import a conftest: owned by another branch at the time of writing;
-# they move to tests.builders when it merges (then this tuple is empty).
-CONFTEST_IMPORTERS_ALLOWED = (
-    "tests/apps/portal/test_browser.py",
-    "tests/apps/portal/test_browser_signoffs.py",
-)
 
 
 @dataclass(frozen=True)
@@ -221,10 +212,6 @@ def describe(cycle: list[str], imports: Iterable[Import]) -> str:
     return "cycle:\n  " + "\n  ".join(steps)
 
 
-def _is_known(cycle: list[str]) -> bool:
-    return all(module.startswith(KNOWN_CYCLE_PREFIXES) for module in cycle)
-
-
 @pytest.fixture(scope="module")
 def imports() -> list[Import]:
     return find_imports()
@@ -298,13 +285,8 @@ def test_the_graph_covers_the_tree(imports: list[Import]) -> None:
 
 
 def test_no_import_cycle(imports: list[Import]) -> None:
-    cycles = [c for c in find_cycles(graph_of(imports)) if not _is_known(c)]
+    cycles = find_cycles(graph_of(imports))
     assert cycles == [], "\n".join(describe(c, imports) for c in cycles)
-
-
-def test_known_cycle_is_still_there(imports: list[Import]) -> None:
-    known = [c for c in find_cycles(graph_of(imports)) if _is_known(c)]
-    assert known, "the reports' document/profiles cycle is gone: delete KNOWN_CYCLE_PREFIXES"
 
 
 def common_imports_of_domain_apps(imports: Iterable[Import]) -> list[Import]:
@@ -359,8 +341,6 @@ def test_no_test_module_imports_a_conftest() -> None:
     offenders = {}
     for path in sorted((ROOT / "tests").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
-        if relative in CONFTEST_IMPORTERS_ALLOWED:
-            continue
         found = conftest_imports(path)
         if found:
             offenders[relative] = found

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from tests.builders.evaluations import EvalSetup, make_setup
-from tests.builders.evaluations import slice_file as slice_file  # tests/apps/portal/test_browser.py
 
 
 @pytest.fixture

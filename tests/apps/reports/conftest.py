@@ -12,9 +12,6 @@ from typing import Any
 import pytest
 
 from apps.reports.formats.chai_xml import standards_dir
-from tests.builders.reports import (
-    make_world as make_world,  # tests/apps/portal/test_browser_signoffs.py
-)
 
 
 @pytest.fixture(autouse=True)
