@@ -43,6 +43,7 @@ from tests.factories.registry import (
     ModelVersionFactory,
 )
 from tests.factories.reports import (
+    ComparisonReportFactory,
     ModelCardFactory,
     ModelDocumentationFactory,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "InvitationFactory",
     "ItemResultFactory",
     "MembershipFactory",
+    "ComparisonReportFactory",
     "ModelCardFactory",
     "ModelDocumentationFactory",
     "ModelVersionDatasetFactory",

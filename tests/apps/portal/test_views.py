@@ -298,4 +298,6 @@ def test_verify_page_answers_for_an_uploaded_file_by_its_sha256(browser_for: Any
 
     assert response.status_code == 200
     digest = hashlib.sha256(content).hexdigest()
-    assert f"the SHA-256 <code>{digest}</code> matches no file" in response.content.decode()
+    page = response.content.decode()
+    assert f"<code>{digest}</code>" in page  # the whole upload was hashed, not its first chunk
+    assert "Not verified: no issued card has this digest." in page
