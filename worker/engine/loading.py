@@ -90,8 +90,16 @@ class LoadedModel:
     spec: ModelSpec
     device: str
     dtype: str
-    weights_digest: str | None
+    # The SHA-256 of the weights, or its hashing still under way beside the scoring: the
+    # manifest needs it only when the run is written, so the first batch does not wait.
+    digest: str | Future[str] | None
     local_path: str | None
+
+    @property
+    def weights_digest(self) -> str | None:
+        if isinstance(self.digest, Future):
+            self.digest = self.digest.result()
+        return self.digest
 
     @property
     def torch_device(self) -> torch.device:
@@ -221,7 +229,7 @@ def _load(
         spec=spec,
         device=device,
         dtype=dtype,
-        weights_digest=digest.result() if digest is not None else None,
+        digest=digest,
         local_path=local_path,
     )
 
