@@ -160,10 +160,18 @@ def lmeval_python() -> Path:
 
     print(f"creating {VENV} and installing lm_eval (first use only) ...", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True, system_site_packages=False).create(VENV)
-    # The exact build, local label included (2.13.0+cpu is not PyPI's 2.13.0 with CUDA).
-    torch_pin = f"torch=={torch.__version__}"
-    for packages in ([torch_pin], ["lm_eval[hf]", torch_pin]):
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+    # Our exact build where an index has it (2.13.0+cpu, not PyPI's 2.13.0 with CUDA
+    # libraries), else the same version as PyPI publishes it.
+    pins = dict.fromkeys(
+        [f"torch=={torch.__version__}", f"torch=={torch.__version__.split('+')[0]}"]
+    )
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    torch_pin = next(
+        (p for p in pins if subprocess.run([*pip, p], check=False).returncode == 0), None
+    )
+    if torch_pin is None:
+        raise SystemExit(f"cannot install {' or '.join(pins)} into {VENV}")
+    subprocess.run([*pip, "lm_eval[hf]", torch_pin], check=True)
     return python
 
 
