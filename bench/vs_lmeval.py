@@ -325,11 +325,16 @@ def _interleaved(
         for round_ in range(args.rounds):
             out = WORK / f"out-{args.items}-{round_}.json"
             runs.append(run_cli(model, dataset, out, args.batch_size))
+            note = (
+                f"round {round_ + 1}: engine {runs[-1]['wall']:.1f} s, {runs[-1]['cpu']:.1f} s CPU"
+            )
             if lm is not None:
                 records = runs[0]["result"]["items"]
                 share = records[round_ :: args.rounds]
                 parts.append(lm.score(_pairs({"items": share})))
                 parts[-1]["items"] = share
+                note += f"; lm-eval {parts[-1]['seconds']:.1f} s, {parts[-1]['cpu']:.1f} s CPU"
+            print(f"{note} (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     finally:
         if lm is not None:
             lm.close()
