@@ -271,8 +271,13 @@ def _pairs(result: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _compare(result: dict[str, Any], logprobs: Sequence[float]) -> tuple[float, bool]:
-    """Largest |delta| over every option, and whether every item's choice is the same."""
+def _compare(
+    result: dict[str, Any], logprobs: Sequence[float], normalization: str = "none"
+) -> tuple[float, bool]:
+    """Largest |delta| over every option, and whether every item's choice is the same when
+    lm-eval's log-likelihoods are normalised as the engine's run was (byte: lm-eval's
+    acc_bytes; token; none: the plain sum)."""
+    size = {"byte": "n_bytes", "token": "n_tokens"}.get(normalization)
     delta, same, cursor = 0.0, True, 0
     for record in result["items"]:
         options = record["options"]
@@ -281,8 +286,9 @@ def _compare(result: dict[str, Any], logprobs: Sequence[float]) -> tuple[float, 
         delta = max(
             [delta, *(abs(o["logprob"] - lp) for o, lp in zip(options, theirs, strict=True))]
         )
+        scores = [lp / o[size] if size else lp for o, lp in zip(options, theirs, strict=True)]
         # The first of equal maxima, like np.argmax and the engine's max().
-        best = max(range(len(theirs)), key=lambda k: (theirs[k], -k))
+        best = max(range(len(scores)), key=lambda k: (scores[k], -k))
         same = same and options[best]["letter"] == record["chosen"]
     return delta, same
 
@@ -404,8 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{lm_tokens / tokens:.2f}x"
         )
         delta, same = 0.0, True
+        config = runs[0]["result"]["manifest"]["effective_config"]["knowledge"]
         for part in parts:
-            d, s = _compare({"items": part["items"]}, part["logprobs"])
+            d, s = _compare({"items": part["items"]}, part["logprobs"], config["normalization"])
             delta, same = max(delta, d), same and s
         print(f"agreement  max |delta log-likelihood| {delta:.2g}; identical choices: {same}")
     if args.shards:
