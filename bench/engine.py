@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec=ModelSpec(folder),
             device=args.device,
             dtype=DTYPES[args.dtype],
-            weights_digest=None,
+            digest=None,
             local_path=None,
         )
     items = make_items(args.items, args.seed)

@@ -90,8 +90,16 @@ class LoadedModel:
     spec: ModelSpec
     device: str
     dtype: str
-    weights_digest: str | None
+    # The SHA-256 of the weights, or its hashing still under way beside the scoring: the
+    # manifest needs it only when the run is written.
+    digest: str | Future[str] | None
     local_path: str | None
+
+    @property
+    def weights_digest(self) -> str | None:
+        if isinstance(self.digest, Future):
+            self.digest = self.digest.result()
+        return self.digest
 
     @property
     def torch_device(self) -> torch.device:
@@ -162,17 +170,12 @@ def _hub_snapshot_dir(spec: ModelSpec) -> str | None:
 def load_model(spec: ModelSpec) -> LoadedModel:
     """Load (or reuse from this process's cache) the model and tokenizer of `spec`."""
     local = str(Path(spec.source).expanduser().resolve()) if spec.is_local else None
-    # Hashing a local folder's weights (hashlib releases the GIL) overlaps the imports and
-    # the load, which are mostly Python; it is only started on a cache miss.
-    with _cache_lock:
-        cached = any(key[0] == local for key in _cache)
-    digest = None if cached or local is None else _DIGESTS.submit(weights_digest, local)
     device, dtype = pick_device_and_dtype(spec)
     source = local or spec.source
     key = (source, spec.revision, device, dtype)
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = _load(spec, source, device, dtype, digest)
+            _cache[key] = _load(spec, source, device, dtype)
         return _cache[key]
 
 
@@ -182,9 +185,7 @@ def clear_model_cache() -> None:
         _cache.clear()
 
 
-def _load(
-    spec: ModelSpec, source: str, device: str, dtype: str, digest: Future[str] | None = None
-) -> LoadedModel:
+def _load(spec: ModelSpec, source: str, device: str, dtype: str) -> LoadedModel:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -213,15 +214,17 @@ def _load(
         # out everywhere, so reusing EOS is safe.
         tokenizer.pad_token = tokenizer.eos_token
     local_path = source if spec.is_local else _hub_snapshot_dir(spec)
-    if digest is None or local_path != source:
-        digest = _DIGESTS.submit(weights_digest, local_path) if local_path else None
+    # Hashed in a thread (hashlib releases the GIL) beside the first batches, which do not
+    # wait for it: on a machine with a free core it costs no time, and on one core it still
+    # does not delay the start of scoring.
+    digest = _DIGESTS.submit(weights_digest, local_path) if local_path else None
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
         spec=spec,
         device=device,
         dtype=dtype,
-        weights_digest=digest.result() if digest is not None else None,
+        digest=digest,
         local_path=local_path,
     )
 
