@@ -26,6 +26,7 @@ from apps.accounts.models import (
     ServiceAccount,
 )
 from apps.common.api import ALL_ROLES, ScopedViewSet, idempotent
+from apps.common.serializers import InputSerializer
 
 
 class OrganizationOutputSerializer(serializers.ModelSerializer[Organization]):
@@ -55,7 +56,7 @@ class MembershipOutputSerializer(serializers.ModelSerializer[Membership]):
         fields = ["id", "organization", "username", "role", "created_at"]
 
 
-class MembershipUpdateSerializer(serializers.Serializer[Any]):
+class MembershipUpdateSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -124,7 +125,7 @@ class ApiTokenCreatedSerializer(ApiTokenOutputSerializer):
         fields = [*ApiTokenOutputSerializer.Meta.fields, "token"]
 
 
-class ApiTokenInputSerializer(serializers.Serializer[Any]):
+class ApiTokenInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
@@ -230,7 +231,7 @@ class ServiceAccountOutputSerializer(serializers.ModelSerializer[ServiceAccount]
         fields = ["id", "organization", "name", "username", "created_by", "created_at"]
 
 
-class ServiceAccountInputSerializer(serializers.Serializer[Any]):
+class ServiceAccountInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
@@ -283,7 +284,7 @@ class AuthTokenThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class AuthTokenInputSerializer(serializers.Serializer[Any]):
+class AuthTokenInputSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
     organization = serializers.CharField(
@@ -369,20 +370,11 @@ class InvitationOutputSerializer(serializers.ModelSerializer[Invitation]):
         ]
 
 
-class TextOnlyField(serializers.CharField):
-    """A string field that refuses a JSON number or boolean instead of turning it into text."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return str(super().to_internal_value(data))
-
-
-class InvitationInputSerializer(serializers.Serializer[Any]):
+class InvitationInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
-    username = TextOnlyField(max_length=150)
+    username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
 

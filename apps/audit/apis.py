@@ -196,6 +196,12 @@ class AuditEventApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_queryset(self) -> Any:
         return selectors.audit_event_list(actor=self.actor).select_related("organization")
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            queryset = selectors.audit_event_order(queryset, actor=self.actor)
+        return queryset
+
     def _organizations(self) -> list[Organization]:
         ids = selectors.audit_reader_organization_ids(self.actor)
         slug = self.request.query_params.get("organization")

@@ -5,8 +5,6 @@ Every member reads (auditors and payers included); producing the report is audit
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,12 +12,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.common.api import ScopedViewSet
+from apps.common.serializers import InputSerializer
 from apps.common.tenancy import actor_for_request
 from apps.evaluations.models import EvaluationRun
 from apps.evaluations.services.comparisons import ComparisonRefused, version_comparison
 
 
-class VersionComparisonInputSerializer(serializers.Serializer[Any]):
+class VersionComparisonInputSerializer(InputSerializer):
     suite = serializers.IntegerField(min_value=1, help_text="The suite version both runs used")
     versions = serializers.CharField(
         help_text="Comma-separated model version ids; the first is the baseline"

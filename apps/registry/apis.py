@@ -19,6 +19,7 @@ from apps.audit.services import audit_download
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.models import TEXT_MAX_LENGTH
 from apps.common.parsers import SafeJSONParser
+from apps.common.serializers import InputSerializer
 from apps.common.tenancy import scope
 from apps.registry import services
 from apps.registry.constants import ALIGNMENT_TECHNIQUES, HEX40
@@ -55,7 +56,7 @@ class AIModelOutputSerializer(serializers.ModelSerializer[AIModel]):
         ]
 
 
-class AIModelInputSerializer(serializers.Serializer[Any]):
+class AIModelInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
@@ -135,7 +136,7 @@ class AIModelApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TrainingDatasetSerializer(serializers.Serializer[Any]):
+class TrainingDatasetSerializer(InputSerializer):
     dataset_version = serializers.IntegerField()
     role = serializers.ChoiceField(choices=ModelVersionDataset.Role.choices)
 
@@ -171,7 +172,7 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer[ModelVersion]):
         ]
 
 
-class ModelVersionInputSerializer(serializers.Serializer[Any]):
+class ModelVersionInputSerializer(InputSerializer):
     model = serializers.IntegerField()
     version_label = serializers.CharField(max_length=100)
     source_kind = serializers.ChoiceField(choices=ModelVersion.SourceKind.choices)
@@ -218,7 +219,7 @@ class ModelVersionInputSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class ModelVersionUpdateSerializer(serializers.Serializer[Any]):
+class ModelVersionUpdateSerializer(InputSerializer):
     lifecycle_stage = serializers.CharField(
         required=False, help_text="Not changed here: use POST /api/v1/stage-gates/<id>/advance/."
     )
@@ -301,7 +302,7 @@ class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
         fields = ["id", "organization", "name", "description", "created_at"]
 
 
-class DatasetInputSerializer(serializers.Serializer[Any]):
+class DatasetInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
@@ -375,7 +376,7 @@ class JSONObjectField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
-class DatasetVersionInputSerializer(serializers.Serializer[Any]):
+class DatasetVersionInputSerializer(InputSerializer):
     dataset = serializers.IntegerField()
     file = serializers.FileField(allow_empty_file=True)
     format = serializers.ChoiceField(choices=DatasetVersion.Format.choices)

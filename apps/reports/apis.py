@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from apps.accounts.models import Organization, Role
 from apps.common.api import ScopedViewSet, idempotent
 from apps.common.parsers import SafeJSONParser
+from apps.common.serializers import InputSerializer
 from apps.common.tenancy import scope
 from apps.common.uploads import UploadTooLarge
 from apps.registry.models import AIModel, ModelVersion
@@ -109,7 +110,7 @@ class ModelCardInputSerializer(serializers.Serializer[Any]):
     profile = serializers.ChoiceField(choices=CardProfile.choices)
 
 
-class VerifyInputSerializer(serializers.Serializer[Any]):
+class VerifyInputSerializer(InputSerializer):
     file = serializers.FileField(required=False, help_text="The card file (PDF, JSON, XML, MD)")
     # Blank is as good as absent (as an HTML form sends an empty field).
     sha256 = serializers.RegexField(r"^(?:[0-9a-fA-F]{64})?$", required=False, allow_blank=True)

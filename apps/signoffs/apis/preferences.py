@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.common.api import ALL_ROLES, ScopedViewSet
+from apps.common.serializers import InputSerializer
 from apps.common.tenancy import scope
 from apps.evaluations.models import EvaluationRun
 from apps.registry.models import DatasetVersion
@@ -51,7 +52,7 @@ class StudyOutputSerializer(serializers.ModelSerializer[PreferenceStudy]):
         ]
 
 
-class StudyInputSerializer(serializers.Serializer[Any]):
+class StudyInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
@@ -90,7 +91,7 @@ class SidesSerializer(serializers.Serializer[Any]):
     right = RatingsSerializer()
 
 
-class JudgeInputSerializer(serializers.Serializer[Any]):
+class JudgeInputSerializer(InputSerializer):
     pair = serializers.IntegerField()
     preference = serializers.ChoiceField(choices=["left", "right", "tie"])
     ratings = SidesSerializer()
@@ -117,7 +118,7 @@ class JudgmentOutputSerializer(serializers.ModelSerializer[PreferenceJudgment]):
         ]
 
 
-class ExportInputSerializer(serializers.Serializer[Any]):
+class ExportInputSerializer(InputSerializer):
     dataset_name = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=200
     )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.common.api import ALL_ROLES, ScopedViewSet
+from apps.common.serializers import InputSerializer
 from apps.common.tenancy import org_id_of, scope
 from apps.evaluations.models import EvaluationRun
 from apps.registry.models import DatasetVersion, ModelVersion
@@ -86,7 +87,7 @@ class SignOffOutputSerializer(serializers.Serializer[Any]):
     withdrawal = serializers.DictField(allow_null=True)
 
 
-class SignOffInputSerializer(serializers.Serializer[Any]):
+class SignOffInputSerializer(InputSerializer):
     target_type = serializers.ChoiceField(choices=TargetType.choices)
     target_id = serializers.CharField(max_length=64)
     stage = serializers.ChoiceField(choices=Stage.choices)
@@ -101,14 +102,14 @@ class SignOffInputSerializer(serializers.Serializer[Any]):
     )
 
 
-class WithdrawInputSerializer(serializers.Serializer[Any]):
+class WithdrawInputSerializer(InputSerializer):
     password = serializers.CharField(trim_whitespace=False, max_length=4096)
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_COMMENT
     )
 
 
-class CanonicalQuerySerializer(serializers.Serializer[Any]):
+class CanonicalQuerySerializer(InputSerializer):
     target_type = serializers.ChoiceField(choices=TargetType.choices)
     target_id = serializers.CharField(max_length=64)
 
@@ -210,7 +211,7 @@ class SignOffApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
         )
 
 
-class StageRequirementSerializer(serializers.Serializer[Any]):
+class StageRequirementSerializer(InputSerializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
     organization = serializers.CharField(
@@ -273,7 +274,7 @@ class GateOutputSerializer(serializers.Serializer[Any]):
     latest_run = serializers.IntegerField(allow_null=True)
 
 
-class AdvanceInputSerializer(serializers.Serializer[Any]):
+class AdvanceInputSerializer(InputSerializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
 
 
