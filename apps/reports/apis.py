@@ -105,7 +105,7 @@ class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
         return self._url("model-card-detail", pk=obj.pk)
 
 
-class ModelCardInputSerializer(serializers.Serializer[Any]):
+class ModelCardInputSerializer(InputSerializer):
     model_version = serializers.IntegerField()
     profile = serializers.ChoiceField(choices=CardProfile.choices)
 
@@ -150,7 +150,7 @@ class VerifyOutputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(required=False, help_text="The comparison report's summary")
 
 
-class SigningKeyInputSerializer(serializers.Serializer[Any]):
+class SigningKeyInputSerializer(InputSerializer):
     organization = serializers.IntegerField()
     key = serializers.FileField(required=False, help_text="Private key, PEM, unencrypted")
     cert = serializers.FileField(required=False, help_text="Its X.509 certificate, PEM")
@@ -440,7 +440,7 @@ class DocumentationOutputSerializer(serializers.ModelSerializer[ModelDocumentati
         fields = ["model", "values", "revision", "updated_at", "updated_by"]
 
 
-class DocumentationInputSerializer(serializers.Serializer[Any]):
+class DocumentationInputSerializer(InputSerializer):
     values = serializers.DictField(
         help_text='Fields to set (null or "" removes one); see /model-documentation/fields/'
     )

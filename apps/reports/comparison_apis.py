@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.serializers import InputSerializer
 from apps.common.tenancy import scope
 from apps.evaluations.models import EvaluationRun, EvaluationSuite
 from apps.reports import comparison_report as service
@@ -66,7 +67,7 @@ class ComparisonReportOutputSerializer(serializers.ModelSerializer[ComparisonRep
         return urls
 
 
-class ComparisonReportInputSerializer(serializers.Serializer[Any]):
+class ComparisonReportInputSerializer(InputSerializer):
     suite = serializers.IntegerField(min_value=1, help_text="The suite version both runs used")
     versions = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
@@ -77,7 +78,7 @@ class ComparisonReportInputSerializer(serializers.Serializer[Any]):
     )
 
 
-class ReasoningStudyInputSerializer(serializers.Serializer[Any]):
+class ReasoningStudyInputSerializer(InputSerializer):
     run = serializers.IntegerField(
         min_value=1, help_text="A succeeded run of a suite whose parameters ask for the study"
     )

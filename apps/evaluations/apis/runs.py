@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import ApiToken, Organization
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.serializers import InputSerializer
 from apps.evaluations import selectors, services
 from apps.evaluations.apis.access import RUNNERS, visible_related
 from apps.evaluations.constants import RUN_DISPLAY_STATUSES
@@ -102,7 +103,7 @@ class RunDetailSerializer(RunOutputSerializer):
         fields = [*RunOutputSerializer.Meta.fields, "manifest", "comparison"]
 
 
-class RunInputSerializer(serializers.Serializer[Any]):
+class RunInputSerializer(InputSerializer):
     suite = serializers.IntegerField()
     model_version = serializers.IntegerField()
     seed = serializers.IntegerField(required=False, min_value=0)
@@ -157,7 +158,7 @@ class ItemResultSerializer(serializers.ModelSerializer[ItemResult]):
         ]
 
 
-class ItemFilterSerializer(serializers.Serializer[Any]):
+class ItemFilterSerializer(InputSerializer):
     check = serializers.CharField(required=False)
     language = serializers.CharField(required=False)
     group = serializers.CharField(required=False)
@@ -165,7 +166,7 @@ class ItemFilterSerializer(serializers.Serializer[Any]):
     wrong = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class CompareInputSerializer(serializers.Serializer[Any]):
+class CompareInputSerializer(InputSerializer):
     a = serializers.IntegerField(help_text="The earlier run")
     b = serializers.IntegerField(help_text="The later run (its suite's drift tolerance applies)")
 

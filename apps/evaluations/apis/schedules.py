@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Organization
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.serializers import InputSerializer
 from apps.evaluations import services
 from apps.evaluations.apis.access import DEFINERS, visible_related
 from apps.evaluations.models import (
@@ -46,7 +47,7 @@ class ScheduleOutputSerializer(serializers.ModelSerializer[Schedule]):
         ]
 
 
-class ScheduleInputSerializer(serializers.Serializer[Any]):
+class ScheduleInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -12,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.accounts.models import Organization
 from apps.common.api import ScopedViewSet, idempotent
+from apps.common.serializers import InputSerializer
 from apps.evaluations import services
 from apps.evaluations.apis.access import DEFINERS, visible_related
 from apps.evaluations.models import EvaluationSuite
@@ -45,7 +44,7 @@ class SuiteOutputSerializer(serializers.ModelSerializer[EvaluationSuite]):
         ]
 
 
-class SuiteInputSerializer(serializers.Serializer[Any]):
+class SuiteInputSerializer(InputSerializer):
     organization = serializers.CharField(
         required=False, allow_blank=True, help_text="Organisation slug (blank: your only one)"
     )
@@ -65,7 +64,7 @@ class SuiteInputSerializer(serializers.Serializer[Any]):
     )
 
 
-class SuiteVersionSerializer(serializers.Serializer[Any]):
+class SuiteVersionSerializer(InputSerializer):
     description = serializers.CharField(required=False, allow_blank=True)
     checks = serializers.ListField(child=serializers.CharField(), required=False)
     parameters = serializers.DictField(required=False)

@@ -82,3 +82,17 @@ def test_a_form_body_is_text_and_still_accepted(client_for: Any) -> None:
 
     assert response.status_code == 201, response.content
     assert AIModel.objects.get(pk=response.json()["id"]).name == "7"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/suites/", "/api/v1/schedules/"],
+)
+def test_every_input_serializer_refuses_a_number_as_text(client_for: Any, url: str) -> None:
+    # The evaluations' and reports' inputs too: a number where text goes is named, not coerced.
+    response = client_for("admin").post(url, {"name": 5, "suite": 5, "cron": 5}, format="json")
+
+    assert response.status_code == 400, response.content
+    fields = response.json()["error"]["fields"]
+    assert "Not a valid string." in str(fields), fields
