@@ -21,6 +21,7 @@ from apps.common.tenancy import Actor, actor_for_request, org_id_of
 from apps.evaluations.apis import DEFINERS, RUNNERS
 from apps.registry.apis import WRITERS
 from apps.reports.apis import DRAFTERS, ISSUERS
+from apps.reports.comparison_apis import CREATORS as COMPARERS
 from apps.signoffs.apis.preferences import ORGANISERS
 from apps.signoffs.apis.signoffs import GATEKEEPERS
 from apps.signoffs.constants import JUDGE_ROLES, SIGNER_ROLES
@@ -40,6 +41,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "advance": tuple(GATEKEEPERS),  # move a model version through its stage gate
     "organise": tuple(ORGANISERS),  # create, close and export preference studies
     "judge": tuple(JUDGE_ROLES),  # judge preference pairs
+    "compare": tuple(COMPARERS),  # issue comparison reports (alignment evidence)
 }
 
 

@@ -201,6 +201,27 @@ class ScheduleForm(PortalForm):
         ]
 
 
+class CompareForm(PortalForm):
+    """Two versions of one model, scored by one suite version (the API's comparison report)."""
+
+    suite = forms.ChoiceField(help_text="Both versions need a succeeded run of this suite version.")
+    baseline = forms.ChoiceField(label="Baseline version")
+    candidate = forms.ChoiceField(label="New version")
+
+    def __init__(self, *args: Any, suites: Any, versions: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "suite").choices = [(s.pk, f"{s.name} v{s.version}") for s in suites]
+        labels = [(v.pk, v.version_label) for v in versions]
+        _choices(self, "baseline").choices = labels
+        _choices(self, "candidate").choices = labels
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("baseline") and data.get("baseline") == data.get("candidate"):
+            raise ValidationError("Choose two different versions.")
+        return data
+
+
 class CardDraftForm(PortalForm):
     profile = forms.ChoiceField(choices=CardProfile.choices)
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("models/", models.model_list, name="models"),
     path("models/<int:pk>/", models.model_detail, name="model"),
     path("models/<int:pk>/schedules/", models.schedule_create, name="schedule-create"),
+    path("models/<int:pk>/comparisons/", models.comparison_create, name="comparison-create"),
     path("runs/", runs.run_list, name="runs"),
     path("suites/new/", suites.suite_new, name="suite-new"),
     path("runs/<int:pk>/", runs.run_detail, name="run"),

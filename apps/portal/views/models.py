@@ -16,6 +16,7 @@ from apps.evaluations.models import EvaluationSuite, Schedule
 from apps.portal import access, charts, selectors
 from apps.portal.forms import (
     AIModelForm,
+    CompareForm,
     ModelVersionForm,
     ScheduleForm,
     add_serializer_errors,
@@ -24,7 +25,12 @@ from apps.portal.forms import (
 from apps.registry import services as registry
 from apps.registry.apis import ModelVersionInputSerializer
 from apps.registry.models import AIModel, ModelVersion
-from apps.reports.models import CardProfile
+from apps.reports.comparison_report import (
+    ComparisonRefused,
+    version_comparison_report_create,
+)
+from apps.reports.models import CardProfile, ComparisonReport
+from apps.reports.pdf import RenderError
 from apps.reports.profiles.metrics import HEADLINE
 from apps.signoffs import selectors as signoffs
 from apps.signoffs.constants import Stage
@@ -165,6 +171,8 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         "stages": Stage.choices,
         "schedule_form": ScheduleForm(prefix="s", suites=suites, versions=versions),
         "schedules": Schedule.objects.filter(model=model).select_related("suite", "model_version"),
+        "reports": _reports(model),
+        "compare_form": CompareForm(prefix="c", suites=suites, versions=versions),
         "history": _history_charts(model),
         "cards": _cards_by_profile(request, model),
         "decisions": selectors.latest_decisions(model),
@@ -206,4 +214,42 @@ def schedule_create(request: HttpRequest, pk: int) -> HttpResponseBase:
     for field, errors in form.errors.items():
         for error in errors:
             messages.error(request, f"Schedule {field if field != '__all__' else ''}: {error}")
+    return redirect("portal:model", model.pk)
+
+
+def _reports(model: AIModel) -> list[ComparisonReport]:
+    """The model's alignment evidence, newest first (one query; the documents are not read)."""
+    return list(
+        ComparisonReport.objects.filter(model=model)
+        .select_related("model_version", "baseline_version", "suite")
+        .defer("document")
+        .order_by("-created_at")[:20]
+    )
+
+
+@require_POST
+@access.member_required
+def comparison_create(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Issue a signed paired comparison of two versions scored by one suite version (the
+    same service as POST /api/v1/comparison-reports/); refusals are shown with their reason."""
+    model = _model(request, pk)
+    access.require(request, "compare", model)
+    versions = model.versions.all()
+    suites = EvaluationSuite.objects.filter(organization_id=model.organization_id)
+    form = CompareForm(request.POST, prefix="c", suites=suites, versions=versions)
+    if not form.is_valid():
+        messages.error(request, "Choose a suite and two different versions.")
+        return redirect("portal:model", model.pk)
+    data = form.cleaned_data
+    try:
+        report = version_comparison_report_create(
+            actor=access.actor(request),
+            suite_id=int(data["suite"]),
+            version_ids=[int(data["baseline"]), int(data["candidate"])],
+            user=request.user,
+        )
+    except (ComparisonRefused, RenderError) as exc:
+        messages.error(request, f"No report: {exc}")
+    else:
+        messages.success(request, f"Comparison report issued: {report.summary}")
     return redirect("portal:model", model.pk)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.accounts.models import ApiToken, Role
 from apps.audit.models import AuditEvent
 from apps.registry.models import AIModel, Dataset
+from tests.apps.evaluations.test_comparisons import versions  # noqa: F401  (fixture)
 from tests.factories import AIModelFactory, DatasetFactory
 
 pytestmark = pytest.mark.django_db
@@ -301,3 +302,60 @@ def test_verify_page_answers_for_an_uploaded_file_by_its_sha256(browser_for: Any
     page = response.content.decode()
     assert f"<code>{digest}</code>" in page  # the whole upload was hashed, not its first chunk
     assert "Not verified: no issued card has this digest." in page
+
+
+def test_an_officer_issues_a_comparison_report_from_the_model_page(
+    browser_for: Any,
+    versions: dict[str, Any],  # noqa: F811  (the fixture of tests/apps/evaluations)
+) -> None:
+    from apps.reports.models import ComparisonReport
+
+    model, suite = versions["model"], versions["suite"]
+    page = f"/models/{model.pk}/"
+    assert "Compare two versions" not in browser_for("auditor").get(page).content.decode()
+    refused = browser_for("auditor").post(
+        f"{page}comparisons/",
+        {"c-suite": suite.pk, "c-baseline": versions["sft"].pk, "c-candidate": versions["dpo"].pk},
+    )
+    assert refused.status_code == 403 and not ComparisonReport.objects.exists()
+
+    officer = browser_for("compliance_officer")
+    assert "Compare two versions" in officer.get(page).content.decode()
+    issued = officer.post(
+        f"{page}comparisons/",
+        {"c-suite": suite.pk, "c-baseline": versions["sft"].pk, "c-candidate": versions["dpo"].pk},
+        follow=True,
+    )
+
+    report = ComparisonReport.objects.get()
+    html = issued.content.decode()
+    assert "Comparison report issued" in html and "cardiology" in report.summary
+    assert f'<code data-digest="pdf">{report.pdf_sha256}</code>' in html
+    pdf = browser_for("auditor").get(f"/api/v1/comparison-reports/{report.pk}/files/pdf/")
+    assert pdf.status_code == 200
+    assert (
+        hashlib.sha256(
+            b"".join(pdf.streaming_content if pdf.streaming else [pdf.content])
+        ).hexdigest()
+        == report.pdf_sha256
+    )
+    assert AuditEvent.objects.filter(action="download", object_id=str(report.pk)).exists()
+
+
+def test_a_refused_comparison_is_shown_with_its_reason(
+    browser_for: Any,
+    versions: dict[str, Any],  # noqa: F811  (the fixture of tests/apps/evaluations)
+) -> None:
+    from tests.builders.evaluations import quick_suite
+
+    other_suite = quick_suite(versions["model"].organization, name="Another suite")
+    response = browser_for("compliance_officer").post(
+        f"/models/{versions['model'].pk}/comparisons/",
+        {
+            "c-suite": other_suite.pk,
+            "c-baseline": versions["sft"].pk,
+            "c-candidate": versions["dpo"].pk,
+        },
+        follow=True,
+    )
+    assert "No report:" in response.content.decode()
