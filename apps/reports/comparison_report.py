@@ -293,30 +293,20 @@ def report_verify_file(*, content: bytes, actor: Actor) -> dict[str, Any] | None
 
 
 def _claimed_id(content: bytes, fmt: str) -> str | None:
-    import io
     import json
     import re
 
-    uuid_re = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-    found = ""
     if fmt == "pdf":
-        from pypdf import PdfReader
-
-        try:
-            info: Any = PdfReader(io.BytesIO(content), strict=False).metadata or {}
-            found = str(info.get("/reportId", ""))
-        except Exception:  # a damaged PDF: fall back to the bytes
-            found = ""
-        if not uuid_re.fullmatch(found):
-            match = re.search(rb"reportId[>(]\s*([0-9a-f-]{36})", content)
-            found = match.group(1).decode() if match else ""
-    elif fmt == "json":
+        return verification.pdf_claimed_id(content, "reportId")
+    found = ""
+    if fmt == "json":
         try:
             data = json.loads(content)
             if data.get("format") == comparison_document.REPORT_FORMAT:
                 found = str((data.get("report") or {}).get("id", ""))
         except (ValueError, AttributeError):
             return None
+    uuid_re = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
     return found if uuid_re.fullmatch(found) else None
 
 

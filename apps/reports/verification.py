@@ -43,7 +43,7 @@ def check_signature(content: bytes, fmt: str) -> signing.SignatureCheck | None:
 def claimed_card_id(content: bytes, fmt: str) -> str | None:
     """The card id a file carries: PDF metadata, the JSON document, the README front matter."""
     if fmt == "pdf":
-        return _pdf_card_id(content)
+        return pdf_claimed_id(content)
     if fmt == "json":
         try:
             card = json.loads(content).get("card") or {}
@@ -57,16 +57,17 @@ def claimed_card_id(content: bytes, fmt: str) -> str | None:
     return None
 
 
-def _pdf_card_id(content: bytes) -> str | None:
+def pdf_claimed_id(content: bytes, key: str = "cardId") -> str | None:
+    """The UUID a PDF's metadata claims (cards: cardId; comparison reports: reportId)."""
     from pypdf import PdfReader
 
     try:
         info: Any = PdfReader(io.BytesIO(content), strict=False).metadata or {}
-        found = str(info.get("/cardId", ""))
+        found = str(info.get(f"/{key}", ""))
     except Exception:  # a damaged PDF: fall back to the bytes
         found = ""
     if not _UUID.fullmatch(found):
-        match = re.search(rb"cardId[>(]\s*([0-9a-f-]{36})", content)
+        match = re.search(key.encode() + rb"[>(]\s*([0-9a-f-]{36})", content)
         found = match.group(1).decode() if match else ""
     return found if _UUID.fullmatch(found) else None
 
