@@ -40,6 +40,16 @@ _PK = "00000000-0000-4000-8000-000000000000"  # stands for a card's id in a reso
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
+def stored_file_response(found: Any, fmt: str) -> HttpResponse:
+    """A stored card or report file with its recorded digest (PDF inline, others attached)."""
+    response = HttpResponse(found.content, content_type=found.content_type)
+    disposition = "inline" if fmt == "pdf" else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
+    response["Digest"] = f"sha-256={found.sha256}"
+    response["X-Content-SHA256"] = found.sha256
+    return response
+
+
 class ModelCardOutputSerializer(serializers.ModelSerializer[ModelCard]):
     organization: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
@@ -302,11 +312,7 @@ class ModelCardApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             raise exceptions.NotFound(str(exc)) from exc
         except services.CardFileAltered as exc:
             raise CardFileAlteredError(str(exc)) from exc
-        response = HttpResponse(found.content, content_type=found.content_type)
-        disposition = "inline" if fmt == "pdf" else "attachment"
-        response["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-        response["Digest"] = f"sha-256={found.sha256}"
-        response["X-Content-SHA256"] = found.sha256
+        response = stored_file_response(found, fmt)
         response["X-Card-Status"] = card.status
         return response
 

@@ -24,6 +24,7 @@ from apps.common.serializers import InputSerializer
 from apps.common.tenancy import scope
 from apps.evaluations.models import EvaluationRun, EvaluationSuite
 from apps.reports import comparison_report as service
+from apps.reports.apis import stored_file_response
 from apps.reports.models import ComparisonReport
 from apps.reports.pdf import RenderError
 from apps.reports.reasoning_runs import StudyRefused, requested_run
@@ -173,9 +174,4 @@ class ComparisonReportApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
             raise exceptions.NotFound(str(exc)) from exc
         except service.ReportFileAltered as exc:
             raise ReportFileAlteredError(str(exc)) from exc
-        response = HttpResponse(found.content, content_type=found.content_type)
-        disposition = "inline" if fmt == "pdf" else "attachment"
-        response["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
-        response["Digest"] = f"sha-256={found.sha256}"
-        response["X-Content-SHA256"] = found.sha256
-        return response
+        return stored_file_response(found, fmt)
