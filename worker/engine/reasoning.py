@@ -15,11 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scipy import stats as sps  # type: ignore[import-untyped, unused-ignore]
-
 from worker.engine.compare import ALPHA, MIN_N, Outcome, compare_versions
 from worker.engine.prompts import GENERATION_INSTRUCTION, format_prompt, parse_choice
-from worker.engine.stats import wilson_interval
+from worker.engine.stats import scipy_stats, wilson_interval
 from worker.engine.types import Item
 
 if TYPE_CHECKING:
@@ -146,7 +144,7 @@ def _chance_statement(correct: int, n: int, options: float) -> str | None:
     """Say so when a mode's accuracy does not beat picking an option at random."""
     if n == 0:
         return "no items"
-    p = float(sps.binomtest(correct, n, 1 / options, alternative="greater").pvalue)
+    p = float(scipy_stats().binomtest(correct, n, 1 / options, alternative="greater").pvalue)
     if p >= ALPHA:
         return (
             f"{correct}/{n} correct does not beat chance (1/{options:g} per item; one-sided "
