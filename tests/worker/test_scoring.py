@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import torch
 
+from worker.engine.batching import plan_batches, share_contexts
+from worker.engine.choice import with_priors
 from worker.engine.loading import LoadedModel
 from worker.engine.prompts import format_prompt
 from worker.engine.scoring import Scorer, encode_requests, naive_score_items
@@ -128,6 +134,138 @@ def test_batches_run_longest_first(tiny: LoadedModel, items: list[Item]) -> None
     scorer.score_items(items)
     widths = [width for _, width in scorer.shapes]
     assert widths == sorted(widths, reverse=True)
+
+
+def _split_cost(widths: Sequence[int], sizes: Sequence[int], overhead: int) -> int:
+    cost, first = 0, 0
+    for size in sizes:
+        cost += size * widths[first] + overhead
+        first += size
+    return cost
+
+
+def _all_splits(n: int) -> list[list[int]]:
+    """Every way to cut n consecutive rows into batches (2^(n-1) of them)."""
+    splits = []
+    for cuts in itertools.product([False, True], repeat=n - 1):
+        sizes, size = [], 1
+        for cut in cuts:
+            if cut:
+                sizes.append(size)
+                size = 0
+            size += 1
+        splits.append([*sizes, size])
+    return splits
+
+
+def test_batch_plan_is_the_cheapest_split_by_exhaustive_search() -> None:
+    rng = random.Random(5)
+    for _ in range(150):
+        n = rng.randint(1, 9)
+        widths = sorted((rng.randint(1, 300) for _ in range(n)), reverse=True)
+        budget, overhead = rng.choice([40, 300, 1200, 10_000]), rng.choice([0, 7, 32, 500])
+
+        def cap(width: int, budget: int = budget) -> int:
+            return max(1, budget // width)
+
+        plan = plan_batches(widths, cap, overhead=overhead)
+        assert sum(plan) == n and all(size >= 1 for size in plan)
+        starts = list(itertools.accumulate([0, *plan[:-1]]))
+        assert all(size <= cap(widths[s]) for s, size in zip(starts, plan, strict=True))
+        allowed = [
+            sizes
+            for sizes in _all_splits(n)
+            if all(
+                size <= cap(widths[s])
+                for s, size in zip(itertools.accumulate([0, *sizes[:-1]]), sizes, strict=True)
+            )
+        ]
+        best = min(_split_cost(widths, sizes, overhead) for sizes in allowed)
+        assert _split_cost(widths, plan, overhead) == best
+
+
+def test_batch_plan_edges() -> None:
+    one: Callable[[int], int] = lambda width: 1  # noqa: E731
+    assert plan_batches([], one, overhead=5) == []
+    assert plan_batches([7], lambda width: 64, overhead=0) == [1]
+    assert plan_batches([9, 8, 7], one, overhead=0) == [1, 1, 1]
+    # Equal widths: one batch, however small the overhead.
+    assert plan_batches([5] * 10, lambda width: 64, overhead=0) == [10]
+    # A cap of 0 still makes progress, one row at a time.
+    assert plan_batches([3, 2], lambda width: 0, overhead=1) == [1, 1]
+
+
+def test_auto_batches_keep_short_option_priors_apart_from_long_items(
+    tiny: LoadedModel, items: list[Item]
+) -> None:
+    """An item's option-prior twin is a fraction of its length: a batch holding both pads
+    the twins to the item. The auto plan cuts there, and the scores do not change."""
+    everything = with_priors(items)
+    scorer = RecordingScorer(tiny, batch_size="auto")
+    scores = scorer.score_items(everything)
+    jobs, _ = share_contexts(encode_requests(tiny, everything, "continuation"))
+    lengths = sorted((job.packed_len for job in jobs), reverse=True)
+    window = max(job.tail_len for job in jobs)
+    # What filling every batch to its row cap, as the scorer used to, pads.
+    filled, first = 0, 0
+    while first < len(lengths):
+        rows = scorer._rows_for(lengths[first], window)
+        filled += sum(lengths[first] - n for n in lengths[first : first + rows])
+        first += rows
+    assert scorer.counters["pad_tokens"] < filled / 2
+    assert scorer.counters["tokens"] == sum(lengths)
+    assert len(scorer.shapes) >= 2
+    assert [w for _, w in scorer.shapes] == sorted((w for _, w in scorer.shapes), reverse=True)
+    naive = naive_score_items(tiny, everything)
+    assert _max_delta(scores, naive) <= TOLERANCE
+    assert [s.chosen for s in scores] == [s.chosen for s in naive]
+
+
+def test_an_option_recurring_under_the_same_context_is_scored_once(
+    tiny: LoadedModel, items: list[Item]
+) -> None:
+    """Option-prior twins all read "Answer:": an option text shared by several items is one
+    forward-pass position, and every twin still gets its own score for it."""
+    base = items[:6]
+    shared = [
+        replace(item, id=f"{item.id}-again", options={**item.options, "A": base[0].options["A"]})
+        for item in base
+    ]
+    everything = with_priors([*base, *shared])
+    requests = encode_requests(tiny, everything, "continuation")
+    jobs, where = share_contexts(requests)
+    # Each request's slots point at exactly its own option tokens.
+    for request, slots in zip(requests, where, strict=True):
+        assert [list(jobs[j].cont_tokens[k]) for j, k in slots] == [
+            list(c) for c in request.cont_tokens
+        ]
+    # Twins share their context: their distinct options are scored once, in fewer jobs.
+    twins = [r for r in requests if r.item.id.endswith("::prior")]
+    assert [r.index for r in twins] == list(range(12, 24))
+    distinct = {c.tobytes() for r in twins for c in r.cont_tokens}
+    twin_jobs = {
+        j for r, slots in zip(requests, where, strict=True) if r in twins for j, _ in slots
+    }
+    assert sum(len(jobs[j].cont_tokens) for j in twin_jobs) == len(distinct)
+    assert len(distinct) < sum(len(r.cont_tokens) for r in twins)
+    assert len(twin_jobs) < len(twins)
+    # No job is wider, or needs more logits, than the widest request.
+    assert max(j.packed_len for j in jobs) <= max(r.packed_len for r in requests)
+    assert max(j.tail_len for j in jobs) <= max(r.tail_len for r in requests)
+    scorer = Scorer(tiny, batch_size="auto")
+    calls: list[tuple[int, int]] = []
+    scores = scorer.score_items(everything, progress=lambda d, t: calls.append((d, t)))
+    assert scorer.counters["tokens"] == sum(j.packed_len for j in jobs)
+    assert scorer.counters["tokens"] < sum(r.packed_len for r in requests)
+    assert calls[-1] == (len(everything), len(everything))
+    assert [d for d, _ in calls] == sorted({d for d, _ in calls})
+    naive = naive_score_items(tiny, everything)
+    assert _max_delta(scores, naive) <= TOLERANCE
+    assert [s.chosen for s in scores] == [s.chosen for s in naive]
+    # Twins whose options coincide get the same score for the shared option.
+    first, again = scores[12], scores[18]
+    assert first.item_id.endswith("::prior") and again.item_id.endswith("-again::prior")
+    assert first.options[0].logprob == again.options[0].logprob
 
 
 def test_auto_batch_size_halves_on_out_of_memory(tiny: LoadedModel, items: list[Item]) -> None:

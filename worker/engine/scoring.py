@@ -4,7 +4,7 @@ Scores follow lm-evaluation-harness (`HFLM._loglikelihood_tokens`): an option's 
 the sum of the log-probabilities of its continuation tokens given the context, where the
 context is encoded on its own and the continuation tokens are `encode(ctx + cont)` minus
 the context's tokens. Unlike the harness, the context is run through the model once per
-item, not once per option (see `_pack`).
+item, not once per option (see `batching.pack`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ import inspect
 import os
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from worker.engine.batching import (
+    Request,
+    RequestProgress,
+    own_jobs,
+    pack,
+    plan_batches,
+    share_contexts,
+)
 from worker.engine.prompts import continuations, format_prompt
 from worker.engine.types import Item, ItemScore, OptionScore
 
@@ -24,7 +31,14 @@ if TYPE_CHECKING:
 
     from worker.engine.loading import LoadedModel
 
-__all__ = ["Scorer", "format_prompt", "naive_score_items", "encode_requests", "Request"]
+__all__ = [
+    "Scorer",
+    "format_prompt",
+    "naive_score_items",
+    "encode_requests",
+    "plan_batches",
+    "Request",
+]
 
 ScoreMode = Literal["continuation", "letter"]
 ProgressFn = Callable[[int, int], None]
@@ -35,31 +49,13 @@ BatchSize = int | Literal["auto"]
 _AUTO_TOKENS = {"cuda": 1 << 16, "cpu": 1 << 12}
 _MAX_ROWS = 64
 _MAX_LOGIT_ELEMENTS = 1 << 28
+# What one more forward pass costs beside its tokens, as a share of the token budget: a
+# pass reads every weight once however few its rows (an 86M GPT-2 on one CPU core: 35 ms a
+# pass, 2 ms a token, so about 17 tokens' worth; 32 tokens of the CPU budget is charged).
+# It keeps the batch planner from trading a little padding for many small batches.
+_BATCH_OVERHEAD_SHARE = 128
 # Items tokenised per call of the tokenizer (its output is the largest transient per item).
 _ENCODE_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class Request:
-    """One item tokenised for scoring: the context once, then every option's tokens."""
-
-    index: int
-    item: Item
-    context: str
-    letters: tuple[str, ...]
-    conts: tuple[str, ...]
-    ctx_tokens: array[int]  # int32: a tuple of Python ints takes 9 times the memory
-    cont_tokens: tuple[array[int], ...]
-
-    @property
-    def packed_len(self) -> int:
-        # The last token of an option is only ever a target, never an input.
-        return len(self.ctx_tokens) + sum(len(c) - 1 for c in self.cont_tokens)
-
-    @property
-    def tail_len(self) -> int:
-        """Positions whose logits are needed: the context's last token and option inputs."""
-        return 1 + sum(len(c) - 1 for c in self.cont_tokens)
 
 
 def _max_length(loaded: LoadedModel) -> int:
@@ -212,15 +208,20 @@ class Scorer:
         """Run `run` over `order` in batches, halving the auto budget on out-of-memory.
 
         `order` is longest first, so the first batch is the largest one and an OOM shows
-        at once. A batch only stores its results after its forward pass succeeded, so a
-        retry never double-counts.
+        at once. An "auto" run plans its batches (`plan_batches`) to feed the fewest padding
+        tokens; after an OOM the rest is planned again under the halved budget. A batch only
+        stores its results after its forward pass succeeded, so a retry never double-counts.
         """
         import torch
 
+        widths = [lengths[i] + extra_tokens for i in order]
         total, done, start = len(order), 0, 0
+        sizes: list[int] = []
         while start < len(order):
-            width = lengths[order[start]] + extra_tokens
-            batch = list(order[start : start + self._rows_for(width, logit_positions)])
+            if not sizes:
+                sizes = self._plan(widths[start:], logit_positions)
+            batch = list(order[start : start + sizes[0]])
+            width = widths[start]
             try:
                 run(batch)
                 failed = False
@@ -233,9 +234,11 @@ class Scorer:
                 # tensors. Halve what this batch used, whichever cap had bounded it.
                 self._token_budget = max(1, min(self._token_budget, len(batch) * width) // 2)
                 self.oom_backoffs += 1
+                sizes = []
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 continue
+            sizes.pop(0)
             start += len(batch)
             done += len(batch)
             if progress is not None:
@@ -249,6 +252,17 @@ class Scorer:
         by_logits = _MAX_LOGIT_ELEMENTS // max(1, logit_positions * vocab)
         by_tokens = self._token_budget // max(1, padded_len)
         return max(1, min(_MAX_ROWS, by_tokens, by_logits))
+
+    def _plan(self, widths: Sequence[int], logit_positions: int) -> list[int]:
+        """Batch sizes for rows of `widths` (longest first): a fixed size as asked, else
+        the auto plan under the current token budget."""
+        if isinstance(self.batch_size, int):
+            return [self.batch_size] * -(-len(widths) // self.batch_size)
+        return plan_batches(
+            widths,
+            lambda width: self._rows_for(width, logit_positions),
+            overhead=self._token_budget // _BATCH_OVERHEAD_SHARE,
+        )
 
     def score_items(
         self,
@@ -265,21 +279,29 @@ class Scorer:
         if attn not in ("eager", "sdpa"):
             raise ValueError(f"shared-context scoring needs eager or sdpa attention, not {attn}")
         requests = encode_requests(self.loaded, items, mode)
-        lengths = [r.packed_len for r in requests]
+        # A fixed batch size scores each request in a row of its own, so that its result does
+        # not depend on which other items share the call (the sharding tests rely on it).
+        jobs, where = (share_contexts if self.batch_size == "auto" else own_jobs)(requests)
+        lengths = [job.packed_len for job in jobs]
         # lm-eval's key: longest first, ties by tokens (counterfactual pairs end up adjacent).
         order = sorted(
-            range(len(requests)),
-            key=lambda i: (-lengths[i], requests[i].ctx_tokens, requests[i].cont_tokens),
+            range(len(jobs)),
+            key=lambda i: (-lengths[i], jobs[i].ctx_tokens, jobs[i].cont_tokens),
         )
         results: dict[int, list[float]] = {}
+        report = RequestProgress(where, progress)
 
         def run(batch: list[int]) -> None:
-            results.update(self._score_batch([requests[i] for i in batch]))
+            results.update(self._score_batch([jobs[i] for i in batch]))
+            report.jobs_done(batch)
 
-        # Conservative: the widest logits window of any item bounds every batch.
-        window = max((r.tail_len for r in requests), default=1)
-        self._batches(lengths, order, run, logit_positions=window, progress=progress)
-        return [_item_score(r, results[r.index], mode, length_normalized) for r in requests]
+        # Conservative: the widest logits window of any job bounds every batch.
+        window = max((job.tail_len for job in jobs), default=1)
+        self._batches(lengths, order, run, logit_positions=window)
+        return [
+            _item_score(request, [results[j][k] for j, k in slots], mode, length_normalized)
+            for request, slots in zip(requests, where, strict=True)
+        ]
 
     def _forward(
         self,
@@ -303,7 +325,7 @@ class Scorer:
     def _score_batch(self, batch: list[Request]) -> dict[int, list[float]]:
         import torch
 
-        input_ids, mask, positions, keep = _pack(self.loaded, batch)
+        input_ids, mask, positions, keep = pack(self.loaded, batch)
         with torch.inference_mode():
             logits = self._forward(input_ids, mask, positions, keep)
             logprobs = torch.log_softmax(logits.float(), dim=-1)
@@ -403,53 +425,6 @@ class Scorer:
 
         self._batches(lengths, order, run, extra_tokens=max_new_tokens, progress=progress)
         return [outputs[i] for i in range(len(encoded))]
-
-
-def _pack(
-    loaded: LoadedModel, batch: list[Request]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """Pack each item into one row: context, then every option's input tokens.
-
-    Why packing rather than expanding `past_key_values` across options: one forward per
-    batch with no cache objects, no K-fold copy of the context's keys and values, and it
-    works for any model whose attention takes a 4-D additive mask. Each option attends to
-    the context and to itself only, and its position ids continue from the context, so its
-    log-probs are those of `ctx + option` on its own. Rows are left-padded so every row's
-    needed positions sit at the end, which lets `logits_to_keep` skip the lm_head (the
-    largest matmul for big vocabularies) on the context positions.
-    """
-    import torch
-
-    pad_id = loaded.tokenizer.pad_token_id
-    width = max(r.packed_len for r in batch)
-    ids = torch.full((len(batch), width), pad_id if isinstance(pad_id, int) else 0)
-    segments = torch.full((len(batch), width), -1)
-    positions = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, request in enumerate(batch):
-        tokens = list(request.ctx_tokens)
-        seg = [0] * len(tokens)
-        pos = list(range(len(tokens)))
-        for k, cont in enumerate(request.cont_tokens, start=1):
-            tokens.extend(cont[:-1])
-            seg.extend([k] * (len(cont) - 1))
-            pos.extend(range(len(request.ctx_tokens), len(request.ctx_tokens) + len(cont) - 1))
-        start = width - len(tokens)
-        ids[row, start:] = torch.tensor(tokens)
-        segments[row, start:] = torch.tensor(seg)
-        positions[row, start:] = torch.tensor(pos)
-    # The B x L x L mask is built where it is used, not copied there.
-    device = loaded.torch_device
-    segments = segments.to(device)
-    causal = torch.ones((width, width), dtype=torch.bool, device=device).tril()
-    seg_q = segments[:, :, None]
-    seg_k = segments[:, None, :]
-    # Padding (segment -1) only sees padding, so no row of the softmax is empty.
-    allowed = causal & ((seg_k == seg_q) | ((seg_k == 0) & (seg_q > 0)))
-    dtype = loaded.model.dtype
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
-    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-    keep = max(r.tail_len for r in batch)
-    return ids.to(device), mask[:, None], positions.to(device), keep
 
 
 def naive_score_items(
