@@ -297,6 +297,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--varied-options",
+        action="store_true",
+        help="options recur across items about as in real data, not from 16 texts",
+    )
     parser.add_argument("--batch-size", default="auto", help="the engine's --batch-size")
     parser.add_argument("--lmeval-batch-size", type=int, default=8)
     parser.add_argument("--skip-lmeval", action="store_true")
@@ -385,11 +390,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     THREADS["OMP_NUM_THREADS"] = str(args.threads)
     model = ensure_model(WORK / "gpt2-86m", seed=args.seed)
-    records = make_records(args.items, args.seed)
-    dataset = write_jsonl(WORK / f"medqa-{args.items}.jsonl", records)
+    records = make_records(args.items, args.seed, varied=args.varied_options)
+    kind = "varied" if args.varied_options else "pooled"
+    dataset = write_jsonl(WORK / f"medqa-{args.items}-{kind}.jsonl", records)
     one = write_jsonl(WORK / "medqa-1.jsonl", records[:1])
     load = os.getloadavg()[0]
-    print(f"workload   {args.items} MedQA-style items, 5 options; GPT-2 shape 86M, CPU fp32")
+    texts = [text for record in records for text in record["options"].values()]
+    print(
+        f"workload   {args.items} MedQA-style items, 5 options ({len(set(texts))} distinct "
+        f"option texts of {len(texts)}); GPT-2 shape 86M, CPU fp32"
+    )
     startups = [
         run_cli(model, one, WORK / "out-1.json", args.batch_size) for _ in range(args.startup_runs)
     ]

@@ -105,8 +105,14 @@ _ANSWERS = (
 )
 
 
-def make_records(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """`n` MedQA-style items in the engine's JSONL form (5 options, one gold letter)."""
+def make_records(n: int, seed: int = 0, *, varied: bool = False) -> list[dict[str, Any]]:
+    """`n` MedQA-style items in the engine's JSONL form (5 options, one gold letter).
+
+    The options are drawn from 16 texts, so they recur across items far more than in real
+    MedQA; `varied` adds one of 12 drugs at one of 5 doses to each (960 possible texts: 391
+    of 100 items' 500 options distinct, 78 %; the fixtures' hallucination set has 77 %, the
+    knowledge set 90 %).
+    """
     rng = random.Random(seed)
     records = []
     for i in range(n):
@@ -126,6 +132,11 @@ def make_records(n: int, seed: int = 0) -> list[dict[str, Any]]:
             f"Which of the following is the {rng.choice(_ASKS)}?"
         )
         answers = rng.sample(_ANSWERS, 5)
+        if varied:
+            answers = [
+                f"{answer} with {rng.choice(_DRUGS)} {rng.choice((5, 10, 20, 40, 80))} mg"
+                for answer in answers
+            ]
         records.append(
             {
                 "id": f"medqa-bench-{i}",
