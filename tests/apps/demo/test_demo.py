@@ -8,11 +8,13 @@ import re
 import pytest
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client, RequestFactory
 
 from apps.accounts.models import Organization, User
+from apps.demo.management.commands import demo
 from apps.demo.management.commands.demo import FIXTURES, Command
+from tests.factories import EvaluationRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +65,16 @@ def test_a_lockout_from_an_earlier_run_is_lifted_by_the_next_run() -> None:
     passwords = _printed_passwords()
     request = RequestFactory().post("/admin/login/", REMOTE_ADDR="192.0.2.21")
     assert authenticate(request, username="admin", password=passwords["admin"]) is not None
+
+
+def test_a_run_no_worker_takes_is_named_then_refused_not_waited_on_silently(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = EvaluationRunFactory()
+    assert run.status == "queued"
+    monkeypatch.setattr(demo, "NO_WORKER_HINT_AFTER", 0.0)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="still queued after 1 s: no Celery worker"):
+        Command(stdout=out)._wait(run, timeout=1)
+    assert out.getvalue().count("no Celery worker has taken it") == 1
+    assert "celery -A governance worker" in out.getvalue()

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.files import File
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.models import Membership, Organization
@@ -21,6 +21,12 @@ from apps.registry import services as registry
 from apps.registry.models import AIModel, Dataset, DatasetVersion, ModelVersion
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+# A run no worker has taken by then is probably waiting for a worker that is not running.
+NO_WORKER_HINT_AFTER = 60.0
+NO_WORKER = (
+    "no Celery worker has taken it. `make demo` starts one; by hand, in another shell: "
+    ".venv/bin/celery -A governance worker --beat -Q gpu,default"
+)
 STAFF_GROUP = "Organisation staff"
 STAFF_APPS = ("accounts", "registry", "evaluations", "reports", "audit")
 DEMO_SUITE = "Riverside core safety"
@@ -262,13 +268,20 @@ class Command(BaseCommand):
     def _wait(
         self, obj: Any, timeout: float = 1800, waiting: tuple[str, ...] = ("queued", "running")
     ) -> Any:
-        deadline, shown = time.monotonic() + timeout, None
+        """Wait for a run or report the worker makes; say so when no worker takes it."""
+        started, shown, hinted = time.monotonic(), None, False
         obj.refresh_from_db()
-        while obj.status in waiting and time.monotonic() < deadline:
+        while obj.status in waiting:
+            waited = time.monotonic() - started
             done = getattr(obj, "items_done", None)
             if (obj.status, done) != shown and done is not None:
                 shown = (obj.status, done)
                 self.stdout.write(f"  {obj.status}: {done}/{obj.items_total} items")
+            if obj.status == "queued" and waited >= NO_WORKER_HINT_AFTER and not hinted:
+                hinted = True
+                self.stdout.write(f"  still queued after {waited:.0f} s: {NO_WORKER}")
+            if waited >= timeout:
+                raise CommandError(f"{obj} still {obj.status} after {timeout:.0f} s: {NO_WORKER}")
             time.sleep(1)
             obj.refresh_from_db()
         return obj
