@@ -12,7 +12,8 @@ is printed). Printed: wall and CPU time, tokens fed to the model, tokens/s, the 
 largest |delta log-likelihood| and whether the chosen options agree, next to the ratio of
 tokens fed (the ideal ratio: the engine encodes each question once, lm-eval once per option).
 Also: a 1-item CLI run's start-up (process start to its first batch, wall and CPU), and a
-warm worker scoring consecutive shards with the model loaded once.
+platform worker in a fresh process: the libraries its main process imports before forking,
+then consecutive shards, each timed to its first batch, with the model loaded once.
 
 lm-eval is never installed into the project's environment: on first use this creates its own
 virtual environment under var/bench-lmeval-venv (`pip install torch==<ours> lm_eval[hf]`).
@@ -240,27 +241,61 @@ def run_lmeval(
         lm.close()
 
 
+# A platform worker as it runs shards, in a fresh process: first what its main process imports
+# before forking its pool (tasks._import_libraries: CAREALIGN_WORKER_PRELOAD), then shard after
+# shard through `load_model` (cached per process), each timed to its first batch.
+_WORKER = """
+import importlib, json, sys, time
+started = time.perf_counter()
+for module in ("torch", "transformers", "transformers.modeling_utils"):
+    importlib.import_module(module)
+preload = time.perf_counter() - started
+import worker.engine.scoring as scoring
+from worker.engine.loading import ModelSpec, load_model
+from worker.engine.runner import score_units, unit_key
+from worker.engine.types import Item
+first, original = [], scoring.Scorer._score_batch
+def timed(self, batch):
+    if not first:
+        first.append(time.perf_counter())
+    return original(self, batch)
+scoring.Scorer._score_batch = timed
+spec = json.loads(sys.stdin.read())
+items = [Item.from_dict({**r, "gold": tuple(r["gold"])}) for r in spec["records"]]
+print(json.dumps({"preload": preload}), flush=True)
+size = spec["size"]
+for shard in range(spec["shards"]):
+    part = items[shard * size : (shard + 1) * size]
+    first.clear()
+    start = time.perf_counter()
+    loaded = load_model(ModelSpec(spec["model"]))
+    loaded_at = time.perf_counter()
+    units = {unit_key(item, "continuation", {}, "knowledge"): item for item in part}
+    score_units(scoring.Scorer(loaded), units)
+    print(json.dumps({"shard": shard + 1, "items": len(part), "load": loaded_at - start,
+                      "first_batch": first[0] - start, "scoring": time.perf_counter() - loaded_at}),
+          flush=True)
+"""
+
+
 def warm_worker(
     model: Path, records: Sequence[dict[str, Any]], shards: int, size: int
-) -> list[tuple[int, int, float, float]]:
-    """Score `shards` consecutive shards of `size` items in this process, as one platform
-    worker does (`load_model` caches the model per process)."""
-    from worker.engine.loading import ModelSpec, load_model
-    from worker.engine.runner import score_units, unit_key
-    from worker.engine.scoring import Scorer
-    from worker.engine.types import Item
-
-    items = [Item.from_dict({**r, "gold": tuple(r["gold"])}) for r in records]
-    timings = []
-    for shard in range(shards):
-        part = items[shard * size : (shard + 1) * size]
-        start = time.perf_counter()
-        loaded = load_model(ModelSpec(str(model)))
-        loaded_at = time.perf_counter()
-        units = {unit_key(item, "continuation", {}, "knowledge"): item for item in part}
-        score_units(Scorer(loaded), units)
-        timings.append((shard + 1, len(part), loaded_at - start, time.perf_counter() - loaded_at))
-    return timings
+) -> tuple[float, list[dict[str, Any]]]:
+    """Score `shards` consecutive shards of `size` items in one fresh process, as one platform
+    worker does; returns its preload seconds and each shard's timings."""
+    spec = {"model": str(model), "records": list(records), "shards": shards, "size": size}
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER],
+        input=json.dumps(spec),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"warm worker failed:\n{done.stderr[-3000:]}")
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return float(lines[0]["preload"]), lines[1:]
 
 
 def _pairs(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -426,10 +461,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             delta, same = max(delta, d), same and s
         print(f"agreement  max |delta log-likelihood| {delta:.2g}; identical choices: {same}")
     if args.shards:
-        for shard, n, load_s, score_s in warm_worker(model, records, args.shards, args.shard_items):
+        preload, shards = warm_worker(model, records, args.shards, args.shard_items)
+        print(
+            f"worker     start: torch, transformers and its modelling code imported before the "
+            f"pool forks (CAREALIGN_WORKER_PRELOAD), once per worker: {preload:.2f} s"
+        )
+        for shard in shards:
             print(
-                f"worker     shard {shard}: {n} items, model load {load_s:.3f} s, "
-                f"scoring {score_s:.2f} s (one process: the model is loaded once)"
+                f"worker     shard {shard['shard']}: {shard['items']} items, model load "
+                f"{shard['load']:.3f} s, first batch after {shard['first_batch']:.2f} s, "
+                f"scoring {shard['scoring']:.2f} s (one process: the model is loaded once)"
             )
     print(f"machine    load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     return 0
