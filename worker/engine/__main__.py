@@ -45,7 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--check", required=True, help="comma-separated, e.g. knowledge,bias")
     run.add_argument("--config", type=Path, help="JSON file: one section per check")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--batch-size", default="auto", help="auto or a positive integer")
+    run.add_argument(
+        "--batch-size",
+        default="auto",
+        help="auto (batches planned for the least padding, equal contexts shared) or a "
+        "positive integer (that many items per forward pass, each in a row of its own)",
+    )
     run.add_argument("--dtype", help="float32, bfloat16 or float16 (default: from device)")
     run.add_argument("--device", help="cpu, cuda or cuda:N (default: from the machine)")
     run.add_argument("--out", required=True, type=Path, help="results JSON file")
