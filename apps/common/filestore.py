@@ -93,11 +93,21 @@ def read_bytes(name: str) -> bytes:
         return handle.read()
 
 
+class StoredFileAltered(Exception):
+    """A stored file no longer matches the SHA-256 it was stored under."""
+
+    def __init__(self, name: str, expected: str, found: str) -> None:
+        super().__init__(f"Stored file {name} does not match its SHA-256 {expected}.")
+        self.name, self.expected, self.found = name, expected, found
+
+
 def read_verified(name: str, sha256: str) -> bytes:
-    """The stored bytes, refused if they no longer match the digest they were stored under."""
+    """The stored bytes, refused (`StoredFileAltered`, with the digest found) if they no longer
+    match the digest they were stored under."""
     content = read_bytes(name)
-    if hashlib.sha256(content).hexdigest() != sha256:
-        raise RuntimeError(f"Stored file {name} does not match its SHA-256.")
+    found = hashlib.sha256(content).hexdigest()
+    if found != sha256:
+        raise StoredFileAltered(name, sha256, found)
     return content
 
 

@@ -168,20 +168,20 @@ def report_file(*, report: ComparisonReport, fmt: str, actor: Actor | None = Non
     if fmt not in ComparisonReport.FORMATS:
         raise ReportFileMissing(f"Unknown format {fmt!r}; use pdf or json.")
     digest = report.sha256_of(fmt)
-    content = filestore.read_bytes(file_name(digest, fmt))
-    found = hashlib.sha256(content).hexdigest()
-    if found != digest:
+    try:
+        content = filestore.read_verified(file_name(digest, fmt), digest)
+    except filestore.StoredFileAltered as exc:
         audit_record(
             action="report_file_altered",
             organization=report.organization_id,
             obj=report,
-            changes={"format": fmt, "expected_sha256": digest, "found_sha256": found},
+            changes={"format": fmt, "expected_sha256": digest, "found_sha256": exc.found},
             actor=actor,
         )
         raise ReportFileAltered(
             f"The stored {fmt} file of this report no longer matches its recorded SHA-256 "
             f"({digest}); it was changed on the server and is not served."
-        )
+        ) from exc
     audit_record(
         action="download",
         organization=report.organization_id,

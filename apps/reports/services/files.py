@@ -3,7 +3,6 @@ one back checked against its digest."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,22 +101,22 @@ def model_card_file(*, card: ModelCard, fmt: str, actor: Actor | None = None) ->
         if fmt == "xml" and card.profile != CardProfile.CHAI:
             raise CardFileMissing("CHAI XML exists for chai-profile cards only.")
         raise CardFileMissing(f"This card has no {fmt} file yet (status {card.status}).")
-    content = filestore.read_bytes(card_file_name(digest, fmt))
-    found = hashlib.sha256(content).hexdigest()
-    if found != digest:
+    try:
+        content = filestore.read_verified(card_file_name(digest, fmt), digest)
+    except filestore.StoredFileAltered as exc:
         _audit(
             action="card_file_altered",
             organization=card.organization_id,
             obj=card,
             label=f"{card} — stored {fmt} file does not match sha256 {digest[:12]}",
-            changes={"format": fmt, "expected_sha256": digest, "found_sha256": found},
+            changes={"format": fmt, "expected_sha256": digest, "found_sha256": exc.found},
             actor=actor,
         )
         raise CardFileAltered(
             f"The stored {fmt} file of this card no longer matches its recorded SHA-256 "
             f"({digest}); it was changed on the server and is not served. The event is in "
             "the audit trail; restore the file from a backup with that digest."
-        )
+        ) from exc
     ext, mime = FORMATS[fmt]
     slug = "".join(ch if ch.isalnum() else "-" for ch in card.model.name.lower()).strip("-")
     name = f"{slug}-{card.profile}-card-v{card.version}.{ext}"

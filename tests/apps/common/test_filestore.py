@@ -55,8 +55,11 @@ def test_a_name_is_only_ever_a_digest() -> None:
 
 def test_a_changed_file_is_refused_when_read() -> None:
     stored = filestore.store_bytes("exports", b"original")
-    with pytest.raises(RuntimeError, match="does not match its SHA-256"):
-        filestore.read_verified(stored.name, hashlib.sha256(b"other").hexdigest())
+    expected = hashlib.sha256(b"other").hexdigest()
+    with pytest.raises(filestore.StoredFileAltered, match="does not match its SHA-256") as exc:
+        filestore.read_verified(stored.name, expected)
+    assert (exc.value.expected, exc.value.found) == (expected, stored.sha256)
+    assert filestore.read_verified(stored.name, stored.sha256) == b"original"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from pypdf import PdfReader
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from apps.audit.models import AuditEvent
+from apps.common import filestore
 from apps.reports import offline, signing
+from apps.reports.comparison_report import file_name
 from apps.reports.models import ComparisonReport
 from tests.apps.evaluations.test_comparisons import versions  # noqa: F401  (fixture)
 from tests.builders.evaluations import finished_run, quick_suite
@@ -189,3 +192,17 @@ def test_the_portal_verify_page_names_the_report(report, personas):
     text = page.content.decode()
     assert "Authentic: this is a signed CareAlign paired version comparison report" in text
     assert "in cardiology" in text  # the summary, escaped like every value
+
+
+def test_a_tampered_stored_report_file_is_refused_and_audited(report, client_for, personas):
+    digest = report["sha256"]["json"]
+    path = Path(filestore.storage().path(file_name(digest, "json")))
+    path.chmod(0o644)
+    path.write_bytes(b'{"tampered": true}')
+    response = client_for("auditor").get(report["files"]["json"])
+    assert response.status_code == 409
+    assert "no longer matches its recorded SHA-256" in response.json()["error"]["message"]
+    event = AuditEvent.objects.get(organization=personas.org, action="report_file_altered")
+    assert event.changes["expected_sha256"] == digest
+    assert event.changes["found_sha256"] == hashlib.sha256(b'{"tampered": true}').hexdigest()
+    assert not AuditEvent.objects.filter(object_id=report["id"], action="download").exists()
