@@ -136,27 +136,26 @@ def share_contexts(
     where: list[list[tuple[int, int]]] = [[] for _ in requests]
     for members in groups.values():
         first = requests[members[0]]
-        held: list[array[int]] = []
+        held: list[array[int]] = []  # the open job's options
+        inputs = 0  # their input tokens: the open job's tail_len - 1
         slots: dict[bytes, tuple[int, int]] = {}
-
-        def close(first: Request = first, held: list[array[int]] = held) -> None:
-            if held:
-                jobs.append(_job(len(jobs), first, tuple(held)))
-                held.clear()
-
         for position in members:
             for cont in requests[position].cont_tokens:
                 key = cont.tobytes()
                 if key not in slots:
-                    grown = len(first.ctx_tokens) + sum(len(c) - 1 for c in held) + len(cont) - 1
-                    tail = 1 + sum(len(c) - 1 for c in held) + len(cont) - 1
-                    if held and (grown > max_packed or tail > max_tail):
-                        close()
+                    grown = inputs + len(cont) - 1
+                    if held and (
+                        len(first.ctx_tokens) + grown > max_packed or 1 + grown > max_tail
+                    ):
+                        jobs.append(_job(len(jobs), first, tuple(held)))
+                        held, inputs, grown = [], 0, len(cont) - 1
                     # The open job becomes jobs[len(jobs)] when it is closed.
                     slots[key] = (len(jobs), len(held))
                     held.append(cont)
+                    inputs = grown
                 where[position].append(slots[key])
-        close()
+        if held:
+            jobs.append(_job(len(jobs), first, tuple(held)))
     return jobs, where
 
 
@@ -174,10 +173,12 @@ class RequestProgress:
         progress: Callable[[int, int], None] | None,
     ) -> None:
         self.progress, self.total, self.done = progress, len(where), 0
-        self.waiting = [len({job for job, _ in slots}) for slots in where]
+        self.waiting: list[int] = []  # per request: its jobs not yet run
         self.needed_by: dict[int, list[int]] = {}
         for position, slots in enumerate(where):
-            for job in {job for job, _ in slots}:
+            jobs = {job for job, _ in slots}
+            self.waiting.append(len(jobs))
+            for job in jobs:
                 self.needed_by.setdefault(job, []).append(position)
 
     def jobs_done(self, jobs: Sequence[int]) -> None:

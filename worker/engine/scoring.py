@@ -216,11 +216,12 @@ class Scorer:
 
         widths = [lengths[i] + extra_tokens for i in order]
         total, done, start = len(order), 0, 0
-        sizes: list[int] = []
+        sizes: list[int] = []  # the plan from where it was made, batch by batch
+        next_batch = 0
         while start < len(order):
-            if not sizes:
-                sizes = self._plan(widths[start:], logit_positions)
-            batch = list(order[start : start + sizes[0]])
+            if next_batch == len(sizes):
+                sizes, next_batch = self._plan(widths[start:], logit_positions), 0
+            batch = list(order[start : start + sizes[next_batch]])
             width = widths[start]
             try:
                 run(batch)
@@ -234,11 +235,11 @@ class Scorer:
                 # tensors. Halve what this batch used, whichever cap had bounded it.
                 self._token_budget = max(1, min(self._token_budget, len(batch) * width) // 2)
                 self.oom_backoffs += 1
-                sizes = []
+                sizes, next_batch = [], 0
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 continue
-            sizes.pop(0)
+            next_batch += 1
             start += len(batch)
             done += len(batch)
             if progress is not None:
