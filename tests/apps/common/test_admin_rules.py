@@ -15,6 +15,7 @@ from apps.accounts.models import ApiToken, Membership, Role
 from apps.accounts.services import api_token_create
 from apps.audit.models import AuditAction, AuditEvent
 from apps.registry.models import AIModel, ModelVersion, ModelVersionDataset
+from tests.builders.registry import MODEL
 from tests.factories import (
     AIModelFactory,
     DatasetFactory,
@@ -238,15 +239,6 @@ def test_a_valid_model_version_change_is_saved_in_the_admin(personas) -> None:
         f"/api/v1/model-versions/{version.pk}/", {"lifecycle_stage": "deployment"}, format="json"
     )
     assert refused.status_code == 400
-
-
-MODEL = {
-    "name": "Triage",
-    "intended_use": "Suggests triage levels.",
-    "decision_role": "informs",
-    "application_area": "patient_care",
-    "risk_class": "low",
-}
 
 
 def _model_add(personas: Any, **changes: Any) -> Any:

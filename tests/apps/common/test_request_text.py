@@ -9,17 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.common.models import TEXT_MAX_LENGTH
 from apps.registry.models import AIModel, DatasetVersion
+from tests.builders.registry import MODEL
 from tests.factories import AIModelFactory, DatasetFactory
 
 pytestmark = pytest.mark.django_db
-
-MODEL = {
-    "name": "Triage",
-    "intended_use": "Suggests triage levels.",
-    "decision_role": "informs",
-    "application_area": "patient_care",
-    "risk_class": "low",
-}
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,7 @@ from rest_framework import serializers
 
 from apps.common.serializers import InputSerializer, StrictText
 from apps.registry.models import AIModel
-
-MODEL = {
-    "name": "Triage",
-    "intended_use": "Suggests triage levels.",
-    "decision_role": "informs",
-    "application_area": "patient_care",
-    "risk_class": "low",
-}
+from tests.builders.registry import MODEL
 
 
 class Sample(InputSerializer):
